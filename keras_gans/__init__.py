@@ -1,0 +1,7 @@
+"""keras-gans: generative adversarial networks for Keras 3."""
+
+__version__ = "0.1.0"
+
+from keras_gans import backend, losses, models
+from keras_gans.gan import GAN
+from keras_gans.models import DCGAN, VanillaGAN

@@ -1,0 +1,171 @@
+"""The few lines of keras-gans that depend on the Keras backend.
+
+Everything else in the library is written once, statefully, in `keras.ops`:
+it reads variables, calls models and assigns new values. This module gives
+that code the three things backends do differently:
+
+- `value_and_grad(fn, variables)`: run `fn()` -> `(loss, aux)` and return the
+  loss, aux and the gradients of the loss with respect to `variables`
+  (`tf.GradientTape`, `torch.autograd.grad`, or `jax.value_and_grad`).
+- `input_gradients(fn, inputs)`: gradients of `sum(fn(inputs))` with respect
+  to the inputs, kept differentiable for gradient penalties (WGAN-GP, R1).
+- `stateless_step(model, step_fn, state, data)`: how the JAX trainer calls a
+  step. JAX's `fit()` passes all model, optimizer and metric state in and
+  expects the new state back; we run the same stateful step under a
+  `keras.StatelessScope` that maps every variable to its traced value, then
+  read the updated values out. This is what lets one `train_step` serve all
+  three backends, with both optimizers' state carried (not captured as
+  constants) through jit.
+"""
+
+import keras
+from keras import ops
+from keras.src.backend.common import stateless_scope as _stateless
+
+BACKEND = keras.backend.backend()
+
+
+class _RecordingScope(keras.StatelessScope):
+    """A StatelessScope that starts from another mapping and remembers which
+    variables were assigned (so updates can be passed back out)."""
+
+    def __init__(self, base_mapping, overrides=()):
+        super().__init__()
+        self.state_mapping = dict(base_mapping)
+        self.assigned = {}
+        for variable, value in overrides:
+            self.state_mapping[id(variable)] = value
+
+    def add_update(self, update):
+        variable, value = update
+        self.assigned[id(variable)] = variable
+        self.state_mapping[id(variable)] = value
+
+
+def _current_mapping():
+    scope = _stateless.get_stateless_scope()
+    return {} if scope is None else scope.state_mapping
+
+
+def _write_back(updated_variables, values):
+    """Assign new values into the enclosing scope (or the variables)."""
+    for variable, value in zip(updated_variables, values):
+        variable.assign(value)
+
+
+def value_and_grad(fn, variables):
+    """Return `(loss, aux, grads)` for `fn() -> (loss, aux)`.
+
+    Args:
+        fn: a no-argument callable computing a scalar loss (and any auxiliary
+            outputs) from the current variable values. Variable updates made
+            inside (BatchNorm statistics, seed-generator state) are kept.
+        variables: the variables to differentiate with respect to.
+
+    Returns:
+        `(loss, aux, grads)`, with one gradient per variable (zeros where the
+        loss does not depend on a variable).
+    """
+    variables = list(variables)
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss, aux = fn()
+        grads = tape.gradient(loss, variables)
+    elif BACKEND == "torch":
+        import torch
+
+        loss, aux = fn()
+        grads = torch.autograd.grad(
+            loss, [v.value for v in variables], allow_unused=True
+        )
+        loss = loss.detach()
+        aux = keras.tree.map_structure(
+            lambda t: t.detach() if isinstance(t, torch.Tensor) else t, aux
+        )
+    elif BACKEND == "jax":
+        import jax
+
+        base = _current_mapping()
+        record = {}
+
+        def pure(values):
+            scope = _RecordingScope(base, zip(variables, values))
+            with scope:
+                loss, aux = fn()
+            record["variables"] = list(scope.assigned.values())
+            updates = [scope.state_mapping[id(v)] for v in record["variables"]]
+            return loss, (aux, updates)
+
+        values = [v.value for v in variables]
+        (loss, (aux, updates)), grads = jax.value_and_grad(pure, has_aux=True)(values)
+        _write_back(record["variables"], updates)
+    else:  # pragma: no cover - numpy/openvino backends cannot train
+        raise NotImplementedError(
+            f"keras-gans cannot train on the {BACKEND!r} backend: use "
+            "tensorflow, jax or torch (KERAS_BACKEND)."
+        )
+    grads = [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    return loss, aux, grads
+
+
+def input_gradients(fn, inputs):
+    """Gradients of `sum(fn(inputs))` with respect to `inputs`.
+
+    The result stays differentiable with respect to model variables, so a
+    penalty built from it (e.g. `(||grad|| - 1)^2`) can itself be minimised.
+    Variable updates inside `fn` (BatchNorm statistics) are discarded: a
+    penalty evaluation should not move running statistics.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = fn(inputs)
+        return tape.gradient(outputs, inputs)
+    if BACKEND == "torch":
+        import torch
+
+        inputs = inputs.detach().requires_grad_(True)
+        outputs = fn(inputs)
+        (grads,) = torch.autograd.grad(
+            ops.sum(outputs), inputs, create_graph=True
+        )
+        return grads
+    if BACKEND == "jax":
+        import jax
+
+        base = _current_mapping()
+
+        def total(x):
+            with _RecordingScope(base):
+                return ops.sum(ops.cast(fn(x), "float32"))
+
+        return jax.grad(total)(inputs)
+    raise NotImplementedError(f"No input gradients on the {BACKEND!r} backend.")
+
+
+def stateless_step(model, step_fn, state, data, groups):
+    """Run a stateful `step_fn(data)` on JAX's functional trainer state.
+
+    Args:
+        model: the model whose variables `state` holds.
+        step_fn: the stateful step; returns a dict of logs.
+        state: the tuple of value lists JAX's trainer passes.
+        groups: the variable lists, in the same order as `state`.
+
+    Returns:
+        `(logs, new_state)` as the JAX trainer expects.
+    """
+    pairs = []
+    for variables, values in zip(groups, state):
+        pairs.extend(zip(variables, values))
+    scope = _RecordingScope({id(v): x for v, x in pairs})
+    with scope:
+        logs = step_fn(data)
+    new_state = tuple(
+        [scope.state_mapping[id(v)] for v in variables] for variables in groups
+    )
+    return logs, new_state
