@@ -474,6 +474,14 @@ class GAN(keras.Model):
             )
         return ops.convert_to_numpy(self.sample_noise(n))
 
+    def grid_inputs(self, num_samples, seed=0):
+        """Fixed inputs for a sample grid (`SampleGrid` draws them once)."""
+        return self.latent_vectors(num_samples, seed)
+
+    def grid_images(self, inputs):
+        """Images for a sample grid and its number of columns."""
+        return self.generate(z=inputs), None
+
     # -- serialization -------------------------------------------------------
 
     def get_config(self):

@@ -1,0 +1,135 @@
+"""Export generators as TensorFlow SavedModels that TF Serving loads.
+
+The layout is TF Serving's: `<base>/<model name>/<integer version>/`
+holding `saved_model.pb` and `variables/`. Signatures:
+
+- `serving_default`: `z` float32 `[batch, latent_dim]` (and `labels` int32
+  `[batch]` for conditional models) -> `images` uint8 `[batch, H, W, C]`.
+- `sample`: `num_samples` int32 and `seed` int32 scalars (and `labels` for
+  conditional models) -> `images`: the export draws its own noise, so a
+  client needs no knowledge of the latent space. The same seed gives the
+  same images.
+
+The generator is wrapped with `ExportArchive.track_and_add_endpoint`, which
+works from the TensorFlow, JAX (via jax2tf) backends alike; the uint8
+conversion and noise are TensorFlow ops around it, so the SavedModel is
+self-contained and callable with TensorFlow alone.
+"""
+
+import os
+
+import keras
+
+
+def _tf():
+    try:
+        import tensorflow as tf
+    except ImportError as e:  # pragma: no cover - exercised in TF-free envs
+        raise ImportError(
+            "Exporting a SavedModel needs TensorFlow (`pip install tensorflow`), "
+            "whatever the Keras backend."
+        ) from e
+    return tf
+
+
+def _check_version_dir(path):
+    path = os.fspath(path)
+    version = os.path.basename(os.path.normpath(path))
+    if not version.isdigit():
+        raise ValueError(
+            f"TF Serving expects <model>/<integer version>/, but {path!r} ends in "
+            f"{version!r}. Export to e.g. {os.path.join(path, '1')!r}."
+        )
+    return path
+
+
+def _to_uint8(tf, images):
+    images = tf.cast(images, tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def export_generator(gan, path, overwrite=True, verbose=False):
+    """Write `gan`'s generator as a SavedModel for TF Serving.
+
+    Args:
+        gan: a trained `keras_gans.GAN` (or subclass). Conditional models
+            (with `num_classes`) take `labels` too.
+        path: the version folder, e.g. "saved_models/plants_dcgan/1".
+        overwrite: replace an existing export at `path`.
+        verbose: let Keras print the signatures it wrote.
+
+    Returns:
+        The path written.
+
+    Example:
+
+    ```python
+    kg.export.export_generator(gan, "saved_models/plants_dcgan/1")
+    # then, with TensorFlow only:
+    m = tf.saved_model.load("saved_models/plants_dcgan/1")
+    images = m.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(0))["images"]
+    ```
+    """
+    tf = _tf()
+    path = _check_version_dir(path)
+    if os.path.exists(path) and os.listdir(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")
+    latent_dim = int(gan.latent_dim)
+    conditional = getattr(gan, "num_classes", None) is not None
+
+    archive = keras.export.ExportArchive()
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    if conditional:
+        label_spec = tf.TensorSpec([None], tf.int32, name="labels")
+        generator_fn = archive.track_and_add_endpoint(
+            "generator", gan.generator, input_signature=[[z_spec, label_spec]]
+        )
+
+        @tf.function(input_signature=[z_spec, label_spec])
+        def serving_default(z, labels):
+            return {"images": _to_uint8(tf, generator_fn([z, labels]))}
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([], tf.int32, name="seed"),
+                tf.TensorSpec([None], tf.int32, name="labels"),
+            ]
+        )
+        def sample(seed, labels):
+            z = tf.random.stateless_normal([tf.shape(labels)[0], latent_dim], seed=[seed, 0])
+            return {"images": _to_uint8(tf, generator_fn([z, labels]))}
+
+    else:
+        generator_fn = archive.track_and_add_endpoint(
+            "generator", gan.generator, input_signature=[z_spec]
+        )
+
+        @tf.function(input_signature=[z_spec])
+        def serving_default(z):
+            return {"images": _to_uint8(tf, generator_fn(z))}
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([], tf.int32, name="num_samples"),
+                tf.TensorSpec([], tf.int32, name="seed"),
+            ]
+        )
+        def sample(num_samples, seed):
+            z = tf.random.stateless_normal([num_samples, latent_dim], seed=[seed, 0])
+            return {"images": _to_uint8(tf, generator_fn(z))}
+
+    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("sample", sample)
+    if os.path.exists(path) and overwrite:
+        tf.io.gfile.rmtree(path)
+    archive.write_out(path, verbose=verbose)
+    return path
+
+
+def load_generator(path):
+    """Load an exported generator with TensorFlow; returns the loaded object
+    (call `.signatures["serving_default"]` / `["sample"]`)."""
+    tf = _tf()
+    if not os.path.isdir(os.fspath(path)):
+        raise FileNotFoundError(f"No SavedModel folder at {path}.")
+    return tf.saved_model.load(os.fspath(path))
