@@ -1,0 +1,264 @@
+"""The trainer: fitting, metrics, hooks, serialization, resuming, learning."""
+
+import numpy as np
+import pytest
+
+import keras
+from keras import layers
+
+import keras_gans as kg
+
+
+def tiny_dcgan(**kwargs):
+    args = dict(image_size=16, channels=3, latent_dim=8, generator_width=8, discriminator_width=8, seed=1)
+    args.update(kwargs)
+    return kg.DCGAN(**args)
+
+
+def images(n=64, size=16, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 3)).astype("float32")
+
+
+def weights_of(model):
+    return [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+
+
+def opt_state(optimizer):
+    return [keras.ops.convert_to_numpy(v).copy() for v in optimizer.variables]
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_fit_alternates_updates_and_reports_metrics(jit_compile):
+    gan = tiny_dcgan()
+    gan.compile(d_steps=1, g_steps=2, jit_compile=jit_compile)
+    before = weights_of(gan.generator)
+    history = gan.fit(images(), batch_size=16, epochs=2, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    for values in history.history.values():
+        assert len(values) == 2 and np.all(np.isfinite(values))
+    assert 0 < history.history["d_real"][-1] < 1 and 0 < history.history["d_fake"][-1] < 1
+    # 4 batches x 2 epochs: one D update and two G updates per batch.
+    assert int(gan.d_optimizer.iterations) == 8
+    assert int(gan.g_optimizer.iterations) == 16
+    assert any(not np.allclose(a, b) for a, b in zip(before, weights_of(gan.generator)))
+
+
+def test_non_probabilistic_losses_report_raw_scores():
+    gan = tiny_dcgan()
+    gan.compile(loss="wasserstein", jit_compile=False)
+    logs = gan.fit(images(32), batch_size=16, epochs=1, verbose=0).history
+    assert set(logs) == {"d_loss", "g_loss", "real_score", "fake_score"}
+
+
+@pytest.mark.parametrize("loss", ["minimax", "least_squares", "hinge"])
+def test_every_loss_trains_a_step(loss):
+    gan = kg.VanillaGAN(data_shape=(4,), latent_dim=4, generator_units=(8,), discriminator_units=(8,), seed=0)
+    gan.compile(loss=loss, jit_compile=False)
+    logs = gan.train_on_batch(np.zeros((8, 4), "float32"), return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
+
+
+def test_evaluate_reports_without_updating():
+    gan = tiny_dcgan()
+    gan.compile(jit_compile=False)
+    before = weights_of(gan)
+    result = gan.evaluate(images(32), batch_size=16, verbose=0, return_dict=True)
+    assert set(result) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.allclose(a, b) for a, b in zip(before[:-1], weights_of(gan)[:-1]))
+    assert int(gan.d_optimizer.iterations) == 0
+
+
+def test_generate_predict_and_call():
+    gan = tiny_dcgan()
+    out = gan.generate(5)
+    assert out.shape == (5, 16, 16, 3) and out.dtype == np.float32
+    assert out.min() >= -1 and out.max() <= 1
+    np.testing.assert_allclose(gan.generate(3, seed=4), gan.generate(3, seed=4))
+    assert not np.allclose(gan.generate(3), gan.generate(3))  # the SeedGenerator advances
+    z = np.random.default_rng(0).normal(size=(6, 8)).astype("float32")
+    np.testing.assert_allclose(gan.predict(z, verbose=0), gan.generate(z=z), atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan(z)), gan.generate(z=z), atol=1e-5)
+    with pytest.raises(ValueError, match="Pass `n`"):
+        gan.generate()
+    with pytest.raises(ValueError, match=r"shape \(n, 8\)"):
+        gan.generate(z=np.zeros((2, 3)))
+
+
+def test_uint8_batches_are_scaled_on_device():
+    gan = tiny_dcgan()
+    real, _ = gan.unpack_batch(np.array([[[[0, 255, 128]]]], "uint8"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(real).ravel(), [-1, 1, 128 / 127.5 - 1], atol=1e-6)
+
+
+def test_save_load_resumes_weights_and_both_optimizers(tmp_path):
+    gan = tiny_dcgan()
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.RMSprop(5e-4),
+        loss="least_squares",
+        g_steps=2,
+        jit_compile=False,
+    )
+    x = images()
+    gan.fit(x, batch_size=16, epochs=1, verbose=0)
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, kg.DCGAN)
+    assert loaded.loss_pair.name == "least_squares" and loaded.g_steps == 2
+    assert isinstance(loaded.g_optimizer, keras.optimizers.RMSprop)
+    for a, b in zip(weights_of(gan), weights_of(loaded)):
+        np.testing.assert_array_equal(a, b)
+    for opt, opt2 in ((gan.d_optimizer, loaded.d_optimizer), (gan.g_optimizer, loaded.g_optimizer)):
+        for a, b in zip(opt_state(opt), opt_state(opt2)):
+            np.testing.assert_array_equal(a, b)
+    # Resume: iterations continue and weights keep changing.
+    before = weights_of(loaded.generator)
+    loaded.fit(x, batch_size=16, epochs=1, verbose=0)
+    assert int(loaded.d_optimizer.iterations) == 8
+    assert int(loaded.g_optimizer.iterations) == 16
+    assert any(not np.allclose(a, b) for a, b in zip(before, weights_of(loaded.generator)))
+
+
+class StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
+    x = images(32)
+    gan = tiny_dcgan()
+    gan.compile(jit_compile=False)
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        gan.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=[backup, StopAt(1)])
+    assert int(gan.d_optimizer.iterations) == 4
+
+    fresh = tiny_dcgan()
+    fresh.compile(jit_compile=False)
+    history = fresh.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=[backup])
+    # Epochs 0-1 were restored; only 2-3 ran, continuing the optimizer count.
+    assert history.epoch == [2, 3]
+    assert int(fresh.d_optimizer.iterations) == 8
+
+
+def keras_io_dcgan_models(latent_dim=8):
+    """The Sequential models of the keras.io DCGAN example (scaled down)."""
+    discriminator = keras.Sequential(
+        [
+            keras.Input(shape=(16, 16, 3)),
+            layers.Conv2D(8, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Conv2D(16, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Flatten(),
+            layers.Dropout(0.2),
+            layers.Dense(1),
+        ],
+        name="discriminator",
+    )
+    generator = keras.Sequential(
+        [
+            keras.Input(shape=(latent_dim,)),
+            layers.Dense(4 * 4 * 16),
+            layers.Reshape((4, 4, 16)),
+            layers.Conv2DTranspose(16, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Conv2DTranspose(8, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Conv2D(3, 5, padding="same", activation="tanh"),
+        ],
+        name="generator",
+    )
+    return generator, discriminator
+
+
+def test_user_built_models_train_and_round_trip(tmp_path):
+    generator, discriminator = keras_io_dcgan_models()
+    gan = kg.GAN(generator=generator, discriminator=discriminator, seed=3)
+    assert gan.latent_dim == 8  # read from the generator's input
+    gan.compile(jit_compile=False)
+    gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    gan.save(tmp_path / "custom.keras")
+    loaded = keras.models.load_model(tmp_path / "custom.keras")
+    z = np.random.default_rng(1).normal(size=(2, 8)).astype("float32")
+    np.testing.assert_allclose(loaded.generate(z=z), gan.generate(z=z), atol=1e-6)
+    config = gan.get_config()
+    assert config["latent_dim"] == 8 and config["seed"] == 3
+    clone = kg.GAN.from_config(config)
+    assert clone.generator.count_params() == generator.count_params()
+
+
+def test_clear_errors():
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match="compile"):
+        gan.fit(images(16), batch_size=16, verbose=0)
+    opt = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two optimizer instances"):
+        gan.compile(d_optimizer=opt, g_optimizer=opt)
+    with pytest.raises(ValueError, match="d_optimizer"):
+        gan.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="Unknown GAN loss"):
+        gan.compile(loss="nope")
+    unbuilt = keras.Sequential([layers.Dense(4)])
+    with pytest.raises(ValueError, match="not built"):
+        kg.GAN(generator=unbuilt, discriminator=gan.discriminator, latent_dim=8)
+
+
+def eight_gaussians(n, rng, radius=2.0, std=0.02):
+    angles = 2 * np.pi * np.arange(8) / 8
+    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return (centers[rng.integers(0, 8, n)] + rng.normal(0, std, (n, 2))).astype("float32"), centers
+
+
+def test_vanilla_gan_learns_a_ring_of_eight_gaussians():
+    """The classic mode-coverage check, with the non-saturating loss."""
+    rng = np.random.default_rng(0)
+    data, centers = eight_gaussians(16384, rng)
+    gan = kg.VanillaGAN(
+        data_shape=(2,), latent_dim=16, generator_units=(128, 128), discriminator_units=(128, 128),
+        dropout=0.0, output_activation=None, seed=0,
+    )
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        loss="non_saturating",
+    )
+    gan.fit(data, batch_size=256, epochs=40, verbose=0)
+    samples = gan.generate(2000, seed=1)
+    distances = np.linalg.norm(samples[:, None] - centers[None], axis=-1)
+    near = distances.min(axis=1) < 0.25  # within ~12 std of a centre, on a ring of radius 2
+    covered = np.bincount(distances.argmin(axis=1)[near], minlength=8) >= 40  # >= 2% each
+    assert near.mean() > 0.5, f"only {near.mean():.0%} of samples near a mode"
+    assert covered.sum() >= 6, f"only {covered.sum()} of 8 modes covered"
+
+
+def test_discriminator_only_steps_raise_its_accuracy():
+    rng = np.random.default_rng(0)
+    # Real data: smooth gradients; fakes: an untrained generator's output.
+    ramp = np.linspace(-1, 1, 16, dtype="float32")
+    real = np.broadcast_to(ramp[None, :, None, None], (32, 16, 16, 3)).copy()
+    real *= rng.uniform(0.5, 1.0, (32, 1, 1, 1)).astype("float32")
+    gan = tiny_dcgan()
+    gan.compile(d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
+
+    def accuracy():
+        fake = gan.generate(32, seed=5)
+        d_real = keras.ops.convert_to_numpy(gan.discriminator(real, training=False))
+        d_fake = keras.ops.convert_to_numpy(gan.discriminator(fake, training=False))
+        return 0.5 * ((d_real > 0).mean() + (d_fake < 0).mean())
+
+    before = accuracy()
+    for _ in range(30):
+        gan.apply_update(
+            gan.d_optimizer,
+            gan.discriminator_variables,
+            lambda: gan.discriminator_loss(keras.ops.convert_to_tensor(real), None),
+        )
+    after = accuracy()
+    assert after > max(before, 0.9), (before, after)
