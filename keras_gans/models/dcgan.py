@@ -156,7 +156,3 @@ class DCGAN(GAN):
             "discriminator_width": self.discriminator_width,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

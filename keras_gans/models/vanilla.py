@@ -132,7 +132,3 @@ class VanillaGAN(GAN):
             "output_activation": self.output_activation,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -1,0 +1,88 @@
+"""SavedModel export, checked from a process that imports only TensorFlow."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import keras_gans as kg
+from keras_gans import export
+from keras_gans.images import to_uint8
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    gan = kg.DCGAN(image_size=16, channels=3, latent_dim=8, generator_width=4, discriminator_width=4, seed=0)
+    gan.compile(jit_compile=False)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 16, 16, 3)).astype("float32")
+    gan.fit(x, batch_size=16, epochs=1, verbose=0)  # non-trivial BatchNorm statistics
+    path = tmp_path_factory.mktemp("saved_models") / "tiny_dcgan" / "1"
+    export.export_generator(gan, path)
+    return gan, path
+
+
+CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    assert "keras_gans" not in sys.modules
+    m = tf.saved_model.load(sys.argv[1])
+    z = np.load(sys.argv[2])
+    out = m.signatures["serving_default"](z=tf.constant(z))["images"]
+    s1 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(11))["images"]
+    s2 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(11))["images"]
+    s3 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(12))["images"]
+    np.save(sys.argv[3], out.numpy())
+    print(json.dumps({
+        "signatures": sorted(m.signatures.keys()),
+        "dtype": out.dtype.name, "shape": out.shape.as_list(),
+        "sample_shape": s1.shape.as_list(),
+        "deterministic": bool(np.array_equal(s1.numpy(), s2.numpy())),
+        "seed_matters": not bool(np.array_equal(s1.numpy(), s3.numpy())),
+    }))
+    """
+)
+
+
+def test_signatures_from_a_tensorflow_only_process(exported, tmp_path):
+    gan, path = exported
+    z = np.random.default_rng(1).normal(size=(5, 8)).astype("float32")
+    np.save(tmp_path / "z.npy", z)
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT, str(path), str(tmp_path / "z.npy"), str(tmp_path / "out.npy")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"serving_default", "sample"} <= set(info["signatures"])
+    assert info["dtype"] == "uint8" and info["shape"] == [5, 16, 16, 3]
+    assert info["sample_shape"] == [3, 16, 16, 3]
+    assert info["deterministic"] and info["seed_matters"]
+    served = np.load(tmp_path / "out.npy").astype(int)
+    in_memory = to_uint8(gan.generate(z=z)).astype(int)
+    assert np.abs(served - in_memory).max() <= 1
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+    _, path = exported
+    cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", str(path), "--all"]
+    result = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "signature_def['serving_default']" in result.stdout
+    assert "signature_def['sample']" in result.stdout
+    assert "DT_UINT8" in result.stdout
+
+
+def test_layout_and_version_check(exported, tmp_path):
+    gan, path = exported
+    assert (path / "saved_model.pb").exists() and (path / "variables").is_dir()
+    with pytest.raises(ValueError, match="integer version"):
+        export.export_generator(gan, tmp_path / "tiny_dcgan")
+    with pytest.raises(FileExistsError, match="bump the version"):
+        export.export_generator(gan, path, overwrite=False)
+    with pytest.raises(FileNotFoundError):
+        export.load_generator(tmp_path / "nothing" / "1")
