@@ -1,0 +1,846 @@
+"""Image datasets for GAN training.
+
+`image_dataset()` is the library's one data entry point. It turns a folder of
+images, a NumPy array (or `.npz` file) or a TensorFlow Datasets name into a
+`tf.data.Dataset` of float32 image batches scaled to `[-1, 1]`, the range a
+`tanh` generator produces. `unpaired_dataset()` builds the two-domain,
+unpaired stream that CycleGAN trains on.
+
+Every source goes through the same steps: decode, convert to the requested
+number of channels, centre-crop to the target aspect ratio (a square for an
+int `image_size`), resize with an antialiasing filter, cache, shuffle, flip,
+batch and prefetch. All backends accept the result: Keras 3 feeds `tf.data`
+to JAX and PyTorch models too.
+
+Example:
+
+>>> from keras_gans import data
+>>> ds = data.image_dataset("path/to/flowers", image_size=64, batch_size=32)
+>>> images = next(iter(ds))  # (32, 64, 64, 3) float32 in [-1, 1]
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import os
+import pathlib
+import re
+import warnings
+
+import numpy as np
+
+try:
+    import tensorflow as tf
+except ImportError:  # keras_gans runs on any backend; only this module needs TF.
+    tf = None
+
+AUTOTUNE = -1  # The value of `tf.data.AUTOTUNE`, usable without TensorFlow.
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+# Datasets smaller than this are shuffled with a buffer holding all of them
+# (a perfect shuffle); larger ones use a 10k buffer to bound memory.
+_FULL_SHUFFLE_LIMIT = 20_000
+_SHUFFLE_BUFFER = 10_000
+
+# CycleGAN's random jitter: resize 256 -> 286, then crop back to 256.
+_JITTER_SCALE = 286 / 256
+
+# `image_dataset` accepts a TFDS name like "mnist", "cycle_gan/horse2zebra" or
+# "mnist:3.*.*": a builder name, an optional config and an optional version.
+_TFDS_NAME = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?")
+
+
+class DatasetDownloadError(RuntimeError):
+    """A TensorFlow Datasets download (or preparation) failed."""
+
+
+def _require_tf():
+    if tf is None:
+        raise ImportError(
+            "keras_gans.data builds tf.data pipelines and needs TensorFlow "
+            "(the CPU-only package is enough): `pip install tensorflow`."
+        )
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# -- folders of image files ---------------------------------------------------
+
+
+@dataclasses.dataclass
+class ImageFolder:
+    """The images found in a folder by `scan_image_folder()`.
+
+    Attributes:
+        path: the folder.
+        files: paths of the images that look decodable, sorted.
+        labels: one integer per file: the index of its class subfolder in
+            `class_names`, or -1 for a file directly in `path`.
+        class_names: the sorted names of the subfolders that hold images;
+            empty for a flat folder.
+        skipped: paths with an image extension that are not decodable images
+            (empty, truncated, or another kind of file).
+    """
+
+    path: pathlib.Path
+    files: list
+    labels: list
+    class_names: list
+    skipped: list
+
+
+def _looks_decodable(path):
+    """A cheap structural check of one image file: its header, and that it
+    was written to the end (truncated downloads are the common failure)."""
+    try:
+        size = os.path.getsize(path)
+        if size < 32:
+            return False
+        with open(path, "rb") as f:
+            head = f.read(32)
+            f.seek(max(0, size - 1024))
+            tail = f.read()
+    except OSError:
+        return False
+    if head.startswith(b"\xff\xd8\xff"):  # JPEG ends with the EOI marker.
+        return b"\xff\xd9" in tail
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):  # PNG ends with an IEND chunk.
+        return b"IEND" in tail
+    if head[:6] in (b"GIF87a", b"GIF89a"):  # GIF ends with a ";" trailer.
+        return tail.rstrip(b"\x00").endswith(b";")
+    if head.startswith(b"BM"):
+        # TensorFlow decodes uncompressed 8/24/32-bit BMPs. They have no end
+        # marker, so check the file holds every row of pixels.
+        offset = int.from_bytes(head[10:14], "little")
+        width = int.from_bytes(head[18:22], "little", signed=True)
+        height = abs(int.from_bytes(head[22:26], "little", signed=True))
+        bits = int.from_bytes(head[28:30], "little")
+        compression = int.from_bytes(head[30:34], "little")
+        row_bytes = (bits * width + 31) // 32 * 4
+        return (
+            bits in (8, 24, 32)
+            and compression in (0, 3)
+            and width > 0
+            and size >= offset + row_bytes * height
+        )
+    return False
+
+
+def scan_image_folder(path):
+    """Lists the images in a folder, their class labels and unreadable files.
+
+    Files are found recursively by extension (`.jpg`, `.jpeg`, `.png`, `.bmp`,
+    `.gif`, any case); hidden files and folders (names starting with ".",
+    such as `.ipynb_checkpoints`) are ignored. The sorted names of the
+    subfolders that hold images become the class names, and an image's label
+    is the index of the top-level subfolder it lies in.
+
+    Each file is checked once, cheaply (its header and its end, not a full
+    decode), so that broken files are reported up front instead of failing
+    an epoch halfway through.
+
+    Args:
+        path: the folder, a string or `pathlib.Path`.
+
+    Returns:
+        An `ImageFolder` with `files`, `labels`, `class_names` and `skipped`.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        ValueError: the folder holds no decodable image.
+
+    Example:
+
+    >>> folder = scan_image_folder("flowers")
+    >>> folder.class_names, len(folder.files), len(folder.skipped)
+    (['daisy', 'dandelion', 'rose', 'sunflower', 'tulip'], 4317, 0)
+    """
+    root = pathlib.Path(path).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"Image folder not found: {root}")
+    if not root.is_dir():
+        raise NotADirectoryError(f"Not a folder: {root}")
+
+    candidates, classes, other_extensions = [], [], collections.Counter()
+    visited = set()  # Linked folders are followed, so guard against cycles.
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        if os.path.realpath(folder) in visited:
+            subfolders[:] = []
+            continue
+        visited.add(os.path.realpath(folder))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        relative = pathlib.Path(folder).relative_to(root).parts
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            extension = os.path.splitext(name)[1].lower()
+            if extension in IMAGE_EXTENSIONS:
+                candidates.append(os.path.join(folder, name))
+                classes.append(relative[0] if relative else None)
+            else:
+                other_extensions[extension or "(no extension)"] += 1
+
+    if not candidates:
+        looked_for = ", ".join(IMAGE_EXTENSIONS)
+        if other_extensions:
+            found = ", ".join(f"{e} ({n})" for e, n in other_extensions.most_common())
+            found = f"It holds only files with other extensions: {found}."
+        else:
+            found = "It is empty."
+        raise ValueError(
+            f"No images in {root} (looked recursively for {looked_for}, in "
+            f"any case). {found}"
+        )
+
+    # Reading a few bytes per file is I/O bound: threads overlap the waits.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        ok = list(pool.map(_looks_decodable, candidates))
+    files = [f for f, good in zip(candidates, ok) if good]
+    skipped = [f for f, good in zip(candidates, ok) if not good]
+    if not files:
+        raise ValueError(
+            f"None of the {len(candidates)} image files in {root} is a "
+            f"decodable image (empty, truncated or not an image), e.g. "
+            f"{skipped[0]}"
+        )
+    kept_classes = [c for c, good in zip(classes, ok) if good]
+    class_names = sorted({c for c in kept_classes if c is not None})
+    index = {name: i for i, name in enumerate(class_names)}
+    labels = [index[c] if c is not None else -1 for c in kept_classes]
+    return ImageFolder(root, files, labels, class_names, skipped)
+
+
+# -- turning any source into a dataset of resized pixels -----------------------
+
+
+def _as_size(image_size):
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    size = tuple(int(s) for s in image_size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"image_size must be an int or (height, width), got {image_size!r}")
+    return size
+
+
+def _convert_channels(images, channels):
+    """Converts HWC or NHWC images to 1 or 3 channels; alpha is dropped."""
+    c = images.shape[-1]
+    if c is None:  # Only known at run time (rare): make it RGB first.
+        images = tf.cond(
+            tf.shape(images)[-1] < 3,
+            lambda: tf.concat([images[..., :1]] * 3, axis=-1),
+            lambda: images[..., :3],
+        )
+        images.set_shape(images.shape[:-1].concatenate([3]))
+        c = 3
+    if c in (1, 2):  # Grayscale, or grayscale + alpha.
+        images = images[..., :1]
+        return tf.image.grayscale_to_rgb(images) if channels == 3 else images
+    if c in (3, 4):  # RGB, or RGBA.
+        images = images[..., :3]
+        return tf.image.rgb_to_grayscale(images) if channels == 1 else images
+    raise ValueError(f"Images must have 1 to 4 channels (channels last), got {c}.")
+
+
+def _center_crop_resize(images, size):
+    """Centre-crops HWC or NHWC images to the aspect ratio of `size` (a
+    square for square sizes), then resizes them to `size`."""
+    if tuple(images.shape[-3:-1]) == tuple(size):
+        return tf.cast(images, tf.float32)  # Already there: skip the work.
+    height, width = size
+    shape = tf.shape(images)
+    h, w = shape[-3], shape[-2]
+    # The largest centred window with the target's aspect ratio.
+    crop_h = tf.minimum(h, w * height // width)
+    crop_w = tf.minimum(w, h * width // height)
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    images = images[..., top : top + crop_h, left : left + crop_w, :]
+    # Antialiasing matters when shrinking large photos: without it, bilinear
+    # resizing samples only a few source pixels and aliases fine detail.
+    return tf.image.resize(images, size, method="bilinear", antialias=True)
+
+
+def _prepare(images, size, channels, dtype="uint8"):
+    """Channels, crop and resize. Returns pixels in [0, 255] as `dtype`:
+    uint8 for 8-bit sources, which keeps the cache 4x smaller than float32."""
+    images = _center_crop_resize(_convert_channels(images, channels), size)
+    images = tf.clip_by_value(images, 0.0, 255.0)
+    if dtype == "uint8":
+        images = tf.cast(tf.round(images), tf.uint8)
+    return images
+
+
+def _to_unit_range(pixels):
+    """[0, 255] pixels -> float32 in [-1, 1], the range of a tanh output."""
+    return tf.cast(pixels, tf.float32) / 127.5 - 1.0
+
+
+def _folder_pixels(folder, labels, size, channels, num_parallel_calls):
+    def load(path, *label):
+        # channels=3 makes the decoder turn grayscale and palette images into
+        # RGB and drop alpha; expand_animations=False keeps a GIF's first frame.
+        image = tf.io.decode_image(
+            tf.io.read_file(path), channels=3, expand_animations=False
+        )
+        image = _prepare(image, size, channels)
+        return (image, *label) if label else image
+
+    if labels is None:
+        ds = tf.data.Dataset.from_tensor_slices(folder.files)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((folder.files, np.asarray(labels, np.int32)))
+    ds = ds.map(load, num_parallel_calls=num_parallel_calls)
+    # The up-front check catches the usual broken files; this safety net
+    # drops (and logs) anything else the decoder rejects, mid-epoch.
+    ds = ds.ignore_errors(log_warning=True)
+    # Dropping makes the length unknown, and Keras then warns that the data
+    # "ran out" after the first epoch. Topping the epoch up from the start
+    # (a rare duplicate image) keeps it exactly len(files) long.
+    count = len(folder.files)
+    return ds.repeat().take(count), count
+
+
+def _check_arrays(x, y):
+    """Validates image (and label) arrays. Returns (x, y, scale, offset) with
+    `x * scale + offset` in [0, 255]."""
+    x = np.asarray(x)
+    expected = "images of shape (N, H, W) or (N, H, W, C), uint8 or float"
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"Expected {expected}; got an array of dtype {x.dtype}.")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 2, 3, 4) or len(x) == 0:
+        hint = ""
+        if x.ndim == 4 and x.shape[1] in (1, 3):
+            hint = " It looks channels-first: use np.moveaxis(x, 1, -1)."
+        raise ValueError(
+            f"Expected {expected} with C in 1-4 and N > 0; got shape "
+            f"{x.shape} ({x.dtype}).{hint}"
+        )
+
+    if np.issubdtype(x.dtype, np.integer):
+        if x.dtype != np.uint8:
+            low, high = x.min(), x.max()
+            if low < 0 or high > 255:
+                raise ValueError(
+                    f"Integer images must hold 0..255; got {x.dtype} values in "
+                    f"[{low}, {high}]."
+                )
+            x = x.astype(np.uint8)
+        scale, offset = 1.0, 0.0
+    else:
+        x = x.astype(np.float32, copy=False)
+        low, high = float(x.min()), float(x.max())
+        if low < 0:  # [-1, 1]
+            scale, offset = 127.5, 127.5
+        elif high <= 1:  # [0, 1]
+            scale, offset = 255.0, 0.0
+        else:  # [0, 255]
+            scale, offset = 1.0, 0.0
+
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:  # e.g. keras.datasets.cifar10
+            y = y[:, 0]
+        if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or len(y) != len(x):
+            raise ValueError(
+                f"Labels must be integers of shape ({len(x)},), one per image; "
+                f"got shape {y.shape} ({y.dtype})."
+            )
+        y = y.astype(np.int32)
+    return x, y, scale, offset
+
+
+def _array_pixels(x, y, size, channels, with_labels, num_parallel_calls):
+    if with_labels and y is None:
+        raise ValueError("with_labels=True needs labels: pass `(x, y)`.")
+    x, y, scale, offset = _check_arrays(x, y)
+    dtype = "uint8" if x.dtype == np.uint8 else "float32"
+
+    def prepare(images, *labels):
+        images = tf.cast(images, tf.float32) * scale + offset
+        images = _prepare(images, size, channels, dtype)
+        return (images, *labels) if labels else images
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if with_labels else x)
+    # All images share one size, so resize 256 at a time: one op per batch
+    # instead of one per image.
+    ds = ds.batch(256).map(prepare, num_parallel_calls=num_parallel_calls).unbatch()
+    # unbatch() forgets the length; Keras uses it for its progress bar.
+    return ds.apply(tf.data.experimental.assert_cardinality(len(x))), len(x)
+
+
+def _npz_arrays(path, split, image_key, label_key, with_labels):
+    with np.load(path, allow_pickle=False) as npz:
+        keys = list(npz.files)
+
+        def describe():
+            return ", ".join(f"{k} {npz[k].shape}" for k in keys)
+
+        key = image_key or f"x_{split}"
+        if key not in keys:
+            if image_key or any(k.startswith("x_") for k in keys):
+                raise ValueError(
+                    f"{path} has no array {key!r}. Its arrays: {describe()}. "
+                    f"Pass image_key= (and label_key=) or split=."
+                )
+            # No x_<split> naming: take the first array that looks like images.
+            images = [k for k in keys if npz[k].ndim in (3, 4)]
+            if not images:
+                raise ValueError(
+                    f"{path} has no image array (3-D or 4-D). Its arrays: "
+                    f"{describe()}."
+                )
+            key = images[0]
+        y = None
+        if with_labels:
+            label = label_key or f"y_{split}"
+            if label not in keys:
+                raise ValueError(
+                    f"{path} has no label array {label!r}. Its arrays: "
+                    f"{describe()}. Pass label_key=."
+                )
+            y = npz[label]
+        return npz[key], y
+
+
+def _tfds_pixels(name, size, channels, *, split, data_dir, image_key, label_key,
+                 with_labels, download, num_parallel_calls):
+    import tensorflow_datasets as tfds  # Heavy to import, and optional.
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except ValueError as e:  # Includes tfds' DatasetNotFoundError.
+        raise ValueError(
+            f"{name!r} is neither an existing file or folder nor a TensorFlow "
+            f"Datasets name ({_first_line(e)}). See `tfds.list_builders()` for "
+            f"the names, or pass a folder of images."
+        ) from None
+
+    features = builder.info.features
+    image_key = image_key or "image"
+    label_key = label_key or "label"
+    if image_key not in features:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no feature {image_key!r}; its features "
+            f"are {list(features)}. Pass image_key=."
+        )
+    if with_labels and label_key not in features:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no labels (no feature {label_key!r}; "
+            f"its features are {list(features)}). Pass with_labels=False, or "
+            f"label_key=."
+        )
+
+    if not builder.is_prepared():
+        advice = (
+            f"Pass a local folder of images (or an .npz file) instead, or "
+            f"data_dir= pointing to a TFDS directory where {name!r} is already "
+            f"prepared (run `tfds.builder({name!r}).download_and_prepare()` on "
+            f"a machine with network access and copy the directory)."
+        )
+        if not download:
+            raise DatasetDownloadError(
+                f"TFDS dataset {name!r} is not prepared in {builder.data_dir} "
+                f"and download=False. {advice}"
+            )
+        try:
+            # What tfds.load() does; done here so that a failure can say why.
+            builder.download_and_prepare()
+        except Exception as e:  # Network errors come in many classes.
+            raise DatasetDownloadError(
+                f"The download of TFDS dataset {name!r} failed "
+                f"({type(e).__name__}: {_first_line(e)}). The machine may be "
+                f"offline. {advice}"
+            ) from e
+
+    ds = builder.as_dataset(split=split)
+    count = int(ds.cardinality())
+
+    def prepare(example):
+        image = _prepare(example[image_key], size, channels)
+        if with_labels:
+            return image, tf.cast(example[label_key], tf.int32)
+        return image
+
+    ds = ds.map(prepare, num_parallel_calls=num_parallel_calls)
+    return ds, (count if count >= 0 else None)
+
+
+def _warn_skipped(folder, stacklevel=3):
+    if folder.skipped:
+        total = len(folder.files) + len(folder.skipped)
+        warnings.warn(
+            f"{folder.path}: skipped {len(folder.skipped)} of {total} files that "
+            f"are not decodable images, e.g. {folder.skipped[0]}",
+            stacklevel=stacklevel,
+        )
+
+
+def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
+            label_key, download, num_parallel_calls):
+    """Any source -> (dataset of [0, 255] images (and int32 labels) at
+    `size`, number of elements or None)."""
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        x, y = source
+        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls)
+    if isinstance(source, np.ndarray):
+        return _array_pixels(source, None, size, channels, with_labels, num_parallel_calls)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"source must be a folder, an .npz file, a TFDS name, an image "
+            f"array or an (images, labels) pair; got {type(source).__name__}."
+        )
+
+    path = pathlib.Path(source).expanduser()
+    if path.is_dir():
+        folder = scan_image_folder(path)
+        _warn_skipped(folder, stacklevel=4)
+        labels = None
+        if with_labels:
+            if not folder.class_names:
+                raise ValueError(
+                    f"with_labels=True, but {path} has no class subfolders: "
+                    f"labels come from the names of the subfolders that hold "
+                    f"the images (e.g. {path}/cats/1.jpg)."
+                )
+            loose = folder.labels.count(-1)
+            if loose:
+                raise ValueError(
+                    f"with_labels=True, but {loose} images lie directly in "
+                    f"{path}, outside the class subfolders {folder.class_names}."
+                )
+            labels = folder.labels
+        return _folder_pixels(folder, labels, size, channels, num_parallel_calls)
+    if path.is_file():
+        if path.suffix.lower() != ".npz":
+            raise ValueError(f"{path} is a file but not an .npz archive.")
+        x, y = _npz_arrays(path, split, image_key, label_key, with_labels)
+        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls)
+    if isinstance(source, str) and _TFDS_NAME.fullmatch(source):
+        return _tfds_pixels(
+            source, size, channels, split=split, data_dir=data_dir,
+            image_key=image_key, label_key=label_key, with_labels=with_labels,
+            download=download, num_parallel_calls=num_parallel_calls,
+        )
+    raise FileNotFoundError(f"No such file or folder: {path}")
+
+
+def _shuffle_buffer(count):
+    if count is None or count >= _FULL_SHUFFLE_LIMIT:
+        return _SHUFFLE_BUFFER
+    return count
+
+
+def _prefetch_to_device(ds, option):
+    """Ends the pipeline with a copy to the GPU, when that helps."""
+    if option is False or not tf.config.list_physical_devices("GPU"):
+        return ds
+    if option is None:
+        import keras
+
+        # Only TensorFlow models read tensors that live on TF's GPU: for JAX or
+        # PyTorch they would be copied back to the host first. Under a
+        # tf.distribute strategy, the strategy places the batches itself.
+        if keras.backend.backend() != "tensorflow" or tf.distribute.has_strategy():
+            return ds
+    # The next batch is copied to GPU memory while the current one trains,
+    # hiding the host-to-device transfer. It must be the last stage.
+    return ds.apply(tf.data.experimental.prefetch_to_device("/GPU:0"))
+
+
+def _map_images(element, fn):
+    if isinstance(element, tuple):  # (images, labels)
+        return (fn(element[0]), *element[1:])
+    return fn(element)
+
+
+def _map_images_ds(ds, fn):
+    if isinstance(ds.element_spec, tuple):  # (images, labels)
+        return ds.map(lambda images, *rest: (fn(images), *rest))
+    return ds.map(fn)
+
+
+# -- the public entry points ----------------------------------------------------
+
+
+def image_dataset(
+    source,
+    image_size=64,
+    channels=3,
+    batch_size=64,
+    *,
+    with_labels=False,
+    shuffle=True,
+    flip=False,
+    cache=True,
+    drop_remainder=True,
+    split="train",
+    data_dir=None,
+    image_key=None,
+    label_key=None,
+    seed=None,
+    num_parallel_calls=AUTOTUNE,
+    prefetch_to_device=None,
+    download=True,
+):
+    """A `tf.data.Dataset` of image batches in `[-1, 1]` for GAN training.
+
+    `source` can be:
+
+    - a folder of images (str or `pathlib.Path`), searched recursively for
+      `.jpg`, `.jpeg`, `.png`, `.bmp` and `.gif` files. Subfolders are classes
+      (sorted names -> labels 0..n-1). Files that are not decodable images
+      are skipped with a warning (see `scan_image_folder()`).
+    - a NumPy array of images, `(N, H, W)` or `(N, H, W, C)`, or a pair
+      `(x, y)` with integer labels of shape `(N,)`. uint8 arrays hold
+      0..255; float arrays are read as `[-1, 1]` if they have negative
+      values, `[0, 1]` if their maximum is at most 1, else `[0, 255]`.
+    - the path of an `.npz` file holding such arrays: `x_<split>` and
+      `y_<split>` (`x_train`, `y_train` by default, the names Keras uses),
+      or `image_key` and `label_key`.
+    - a TensorFlow Datasets name, e.g. `"mnist"`, `"tf_flowers"` or
+      `"cycle_gan/horse2zebra"`, downloaded on first use unless
+      `download=False`.
+
+    Each image is converted to `channels` (grayscale <-> RGB, alpha dropped,
+    a GIF's first frame), centre-cropped to the aspect ratio of `image_size`
+    and resized (bilinear, antialiased). The resized images are cached (as
+    uint8, or float32 for float arrays); then each epoch is shuffled,
+    optionally flipped, batched and scaled to float32 `[-1, 1]`.
+
+    Args:
+        source: a folder, `.npz` path, TFDS name, array or `(x, y)` pair.
+        image_size: int, or `(height, width)`.
+        channels: 1 (grayscale) or 3 (RGB).
+        batch_size: images per batch.
+        with_labels: yield `(images, labels)` with int32 labels.
+        shuffle: reshuffle every epoch.
+        flip: flip images left-right at random, differently every epoch.
+        cache: keep the resized images in memory after the first epoch.
+        drop_remainder: drop the last, smaller batch (GAN steps usually
+            assume a fixed batch size).
+        split: the TFDS split (e.g. `"train"`, `"train[:10%]"`), or the
+            suffix of the `.npz` keys.
+        data_dir: the TFDS data directory (default `~/tensorflow_datasets`).
+        image_key: the image feature (TFDS) or array name (`.npz`).
+        label_key: the label feature (TFDS) or array name (`.npz`).
+        seed: int, for a reproducible shuffle and flips.
+        num_parallel_calls: parallel decoding calls.
+        prefetch_to_device: copy batches to the first GPU ahead of time.
+            `None` does so when TensorFlow sees a GPU, Keras uses the
+            TensorFlow backend and no `tf.distribute` strategy is active;
+            `True` whenever TensorFlow sees a GPU; `False` never.
+        download: let TFDS download a dataset that is not prepared yet.
+
+    Returns:
+        A `tf.data.Dataset` of `(batch, height, width, channels)` float32
+        images, or of `(images, labels)` pairs when `with_labels=True`.
+
+    Raises:
+        FileNotFoundError: a path that does not exist.
+        ValueError: no images, bad arrays, an unknown TFDS name, or labels
+            that the source does not have.
+        DatasetDownloadError: a TFDS download failed (e.g. offline).
+
+    Example:
+
+    >>> ds = image_dataset("flowers/", image_size=64, with_labels=True, seed=1)
+    >>> images, labels = next(iter(ds))  # (64, 64, 64, 3), (64,)
+    >>> ds = image_dataset("mnist", image_size=32, channels=1)
+    """
+    _require_tf()
+    size = _as_size(image_size)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    ds, count = _pixels(
+        source, size, channels, with_labels=with_labels, split=split,
+        data_dir=data_dir, image_key=image_key, label_key=label_key,
+        download=download, num_parallel_calls=num_parallel_calls,
+    )
+    if drop_remainder and count is not None and count < batch_size:
+        raise ValueError(
+            f"Only {count} images, fewer than batch_size={batch_size}: with "
+            f"drop_remainder=True the dataset would be empty."
+        )
+
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        # After the cache, so that each epoch gets a new order.
+        ds = ds.shuffle(_shuffle_buffer(count), seed=seed, reshuffle_each_iteration=True)
+    if flip:
+        # Stateless flips seeded from a stream that is redrawn every epoch: a
+        # seeded stateful random op in `map` repeats its flips every epoch.
+        # Flipping single uint8 images (before batching) copies only the
+        # images that flip, which is cheaper than a masked flip of a batch.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def random_flip(element, random):
+            seed_pair = tf.stack([random, tf.constant(0, tf.int64)])
+            return _map_images(
+                element,
+                lambda image: tf.image.stateless_random_flip_left_right(image, seed_pair),
+            )
+
+        ds = tf.data.Dataset.zip((ds, seeds)).map(
+            random_flip, num_parallel_calls=num_parallel_calls
+        )
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = _map_images_ds(ds, _to_unit_range)  # One vectorised op per batch.
+    ds = ds.prefetch(AUTOTUNE)
+    return _prefetch_to_device(ds, prefetch_to_device)
+
+
+def unpaired_dataset(
+    a,
+    b=None,
+    image_size=128,
+    channels=3,
+    batch_size=1,
+    *,
+    training=True,
+    jitter=True,
+    flip=True,
+    seed=None,
+    cache=True,
+    data_dir=None,
+):
+    """Unpaired image batches from two domains, for CycleGAN.
+
+    Each domain is read like `image_dataset()` reads a source (a folder, an
+    `.npz` file, an array or a TFDS name) and shuffled on its own; the two
+    are zipped. An epoch has as many pairs as the larger domain has images,
+    and the smaller domain wraps around.
+
+    With `b=None`, `a` holds both domains: a folder with `trainA/`, `trainB/`
+    (and `testA/`, `testB/`) subfolders, the CycleGAN layout, or a TFDS name
+    such as `"cycle_gan/horse2zebra"` whose splits `trainA`/`trainB` (or
+    `testA`/`testB`) are the domains.
+
+    For training, images get CycleGAN's random jitter (resized up by 286/256,
+    e.g. 128 -> 143, then randomly cropped back to `image_size`) and random
+    left-right flips. With `training=False`, images are only resized, in a
+    fixed order.
+
+    Args:
+        a: domain A (or both domains, with `b=None`).
+        b: domain B.
+        image_size: int, or `(height, width)`.
+        channels: 1 or 3, for both domains.
+        batch_size: pairs per batch (CycleGAN uses 1).
+        training: jitter, flip and shuffle (and drop a last partial batch).
+        jitter: random resize-and-crop, when training.
+        flip: random left-right flips, when training.
+        seed: int, for a reproducible shuffle and augmentation.
+        cache: keep the resized images in memory after the first epoch.
+        data_dir: the TFDS data directory.
+
+    Returns:
+        A `tf.data.Dataset` of `(a_images, b_images)`, each
+        `(batch, height, width, channels)` float32 in `[-1, 1]`.
+
+    Example:
+
+    >>> ds = unpaired_dataset("cyclegan/daisy2sunflower", image_size=128)
+    >>> ds = unpaired_dataset("cycle_gan/horse2zebra", training=False)
+    >>> a, b = next(iter(ds))  # two (1, 128, 128, 3) batches
+    """
+    _require_tf()
+    size = _as_size(image_size)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    stage = "train" if training else "test"
+
+    if b is None:
+        if not isinstance(a, (str, os.PathLike)):
+            raise ValueError(
+                f"With b=None, a must be a folder with {stage}A/ and {stage}B/ "
+                f"subfolders or a TFDS cycle_gan name; got {type(a).__name__}."
+            )
+        path = pathlib.Path(a).expanduser()
+        if path.is_dir():
+            a, b = path / f"{stage}A", path / f"{stage}B"
+            splits = (stage, stage)
+            for name, folder in (("A", a), ("B", b)):
+                if not folder.is_dir():
+                    raise FileNotFoundError(
+                        f"Domain {name} folder not found: {folder} (with b=None, "
+                        f"a must hold {stage}A/ and {stage}B/ subfolders)."
+                    )
+        elif isinstance(a, str) and _TFDS_NAME.fullmatch(a):
+            b, splits = a, (f"{stage}A", f"{stage}B")
+        else:
+            raise FileNotFoundError(f"No such folder: {path}")
+    else:
+        def split_for(source, name):
+            is_cycle_gan = isinstance(source, str) and source.startswith("cycle_gan")
+            return f"{stage}{name}" if is_cycle_gan else stage
+
+        splits = (split_for(a, "A"), split_for(b, "B"))
+
+    # Training caches the images at the jitter size and crops them each epoch.
+    if training and jitter:
+        load_size = tuple(round(s * _JITTER_SCALE) for s in size)
+    else:
+        load_size = size
+
+    domains, counts = [], []
+    for i, (name, source, split) in enumerate(zip("AB", (a, b), splits)):
+        try:
+            ds, count = _pixels(
+                source, load_size, channels, with_labels=False, split=split,
+                data_dir=data_dir, image_key=None, label_key=None,
+                download=True, num_parallel_calls=AUTOTUNE,
+            )
+        except (FileNotFoundError, ValueError) as e:
+            raise type(e)(f"Domain {name}: {e}") from e
+        if count is None:
+            count = int(ds.reduce(0, lambda n, _: n + 1))
+        if cache:
+            ds = ds.cache()
+        if training:
+            domain_seed = None if seed is None else seed + i
+            ds = ds.shuffle(_shuffle_buffer(count), seed=domain_seed,
+                            reshuffle_each_iteration=True)
+        domains.append(ds)
+        counts.append(count)
+
+    # The larger domain sets the epoch length and the other one wraps around.
+    # The repeating one is zipped first, so that when the larger one ends an
+    # epoch both have been read to their end: a cache that is not read to its
+    # end is thrown away (and the images decoded again next epoch).
+    domain_a, domain_b = domains
+    if counts[0] >= counts[1]:
+        ds = tf.data.Dataset.zip((domain_b.repeat(), domain_a))
+        ds = ds.map(lambda b_image, a_image: (a_image, b_image))
+    else:
+        ds = tf.data.Dataset.zip((domain_a.repeat(), domain_b))
+    if training and (jitter or flip):
+        crop_shape = (*size, channels)
+
+        def augment(pair, random):
+            def seed_pair(i):
+                return tf.stack([random, tf.constant(i, tf.int64)])
+
+            out = []
+            for i, images in enumerate(pair):
+                if jitter:
+                    images = tf.image.stateless_random_crop(images, crop_shape, seed_pair(2 * i))
+                if flip:
+                    images = tf.image.stateless_random_flip_left_right(images, seed_pair(2 * i + 1))
+                out.append(images)
+            return tuple(out)
+
+        seeds = tf.data.Dataset.random(
+            seed=None if seed is None else seed + 2, rerandomize_each_iteration=True
+        )
+        ds = tf.data.Dataset.zip((ds, seeds)).map(augment, num_parallel_calls=AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=training)
+    ds = ds.map(lambda x, y: (_to_unit_range(x), _to_unit_range(y)))
+    ds = ds.prefetch(AUTOTUNE)
+    return _prefetch_to_device(ds, None)

@@ -1,0 +1,24 @@
+"""Shared pytest setup for keras-gans."""
+
+import os
+
+# Before anything imports Keras or TensorFlow.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pathlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_root():
+    """The folder of real datasets named by $KERAS_GANS_DATA (flowers128/,
+    mnist/mnist.npz, cyclegan128/); tests using it skip when it is unset."""
+    value = os.environ.get("KERAS_GANS_DATA")
+    if not value:
+        pytest.skip("KERAS_GANS_DATA is not set")
+    root = pathlib.Path(value).expanduser()
+    if not root.is_dir():
+        pytest.skip(f"KERAS_GANS_DATA={value} is not a folder")
+    return root
