@@ -7,6 +7,10 @@ that code the three things backends do differently:
 - `value_and_grad(fn, variables)`: run `fn()` -> `(loss, aux)` and return the
   loss, aux and the gradients of the loss with respect to `variables`
   (`tf.GradientTape`, `torch.autograd.grad`, or `jax.value_and_grad`).
+- `value_and_input_grad(fn, x)` and `forward_and_pullback(fn, variables)`:
+  a loss's gradient with respect to an input, and a forward pass whose
+  vector-Jacobian product is applied later. Together they let the generator
+  phase reuse the discriminator phase's generator forward pass.
 - `input_gradients(fn, inputs)`: gradients of `sum(fn(inputs))` with respect
   to the inputs, kept differentiable for gradient penalties (WGAN-GP, R1).
 - `stateless_step(model, step_fn, state, data)`: how the JAX trainer calls a
@@ -110,6 +114,103 @@ def value_and_grad(fn, variables):
     return loss, aux, grads
 
 
+def value_and_input_grad(fn, inputs):
+    """Return `(value, aux, grads)` for `fn(inputs) -> (value, aux)`, with
+    gradients taken with respect to `inputs` only (not model weights).
+
+    Variable updates inside `fn` (BatchNorm statistics) are kept. The
+    generator update uses this to get d(loss)/d(fake images) cheaply, then
+    pulls it back through the generator (`forward_and_pullback`).
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(inputs)
+            value, aux = fn(inputs)
+        return value, aux, tape.gradient(value, inputs)
+    if BACKEND == "torch":
+        import torch
+
+        inputs = inputs.detach().requires_grad_(True)
+        value, aux = fn(inputs)
+        (grads,) = torch.autograd.grad(value, [inputs])
+        aux = keras.tree.map_structure(
+            lambda t: t.detach() if isinstance(t, torch.Tensor) else t, aux
+        )
+        return value.detach(), aux, grads
+    if BACKEND == "jax":
+        import jax
+
+        base = _current_mapping()
+        record = {}
+
+        def pure(x):
+            with _RecordingScope(base) as scope:
+                value, aux = fn(x)
+            record["variables"] = list(scope.assigned.values())
+            return value, (aux, [scope.state_mapping[id(v)] for v in record["variables"]])
+
+        (value, (aux, updates)), grads = jax.value_and_grad(pure, has_aux=True)(inputs)
+        _write_back(record["variables"], updates)
+        return value, aux, grads
+    raise NotImplementedError(f"No gradients on the {BACKEND!r} backend.")
+
+
+def forward_and_pullback(fn, variables):
+    """Run `outputs = fn()` and return `(outputs, pullback)`, where
+    `pullback(cotangent)` gives the gradients of `sum(outputs * cotangent)`
+    with respect to `variables` (a vector-Jacobian product).
+
+    This is how a GAN step reuses one generator forward pass for both
+    phases, as the PyTorch DCGAN does: the discriminator phase consumes the
+    outputs with gradients stopped, the generator phase pulls the
+    discriminator's input gradients back through the saved forward pass.
+    Variable updates inside `fn` (BatchNorm statistics) are kept.
+    """
+    variables = list(variables)
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([v.value for v in variables])
+            outputs = fn()
+
+        def pullback(cotangent):
+            grads = tape.gradient(outputs, [v.value for v in variables], output_gradients=cotangent)
+            return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+        return outputs, pullback
+    if BACKEND == "torch":
+        import torch
+
+        outputs = fn()
+
+        def pullback(cotangent):
+            grads = torch.autograd.grad(
+                outputs, [v.value for v in variables], grad_outputs=cotangent, allow_unused=True
+            )
+            return [ops.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+        return outputs, pullback
+    if BACKEND == "jax":
+        import jax
+
+        base = _current_mapping()
+        record = {}
+
+        def pure(values):
+            with _RecordingScope(base, zip(variables, values)) as scope:
+                outputs = fn()
+            record["variables"] = list(scope.assigned.values())
+            return outputs, [scope.state_mapping[id(v)] for v in record["variables"]]
+
+        outputs, vjp_fn, updates = jax.vjp(pure, [v.value for v in variables], has_aux=True)
+        _write_back(record["variables"], updates)
+        return outputs, lambda cotangent: list(vjp_fn(cotangent)[0])
+    raise NotImplementedError(f"No gradients on the {BACKEND!r} backend.")
+
+
 def input_gradients(fn, inputs):
     """Gradients of `sum(fn(inputs))` with respect to `inputs`.
 
@@ -130,9 +231,7 @@ def input_gradients(fn, inputs):
 
         inputs = inputs.detach().requires_grad_(True)
         outputs = fn(inputs)
-        (grads,) = torch.autograd.grad(
-            ops.sum(outputs), inputs, create_graph=True
-        )
+        (grads,) = torch.autograd.grad(ops.sum(outputs), inputs, create_graph=True)
         return grads
     if BACKEND == "jax":
         import jax

@@ -18,8 +18,12 @@ Variants change small hooks, never the step itself:
 | `generate_images(z, c)` | `generator(z)`                            |
 | `discriminate(x, c)`    | `discriminator(x)`                        |
 | `discriminator_penalty` | none (WGAN-GP and R1 add one)             |
-| `discriminator_loss`    | the compiled loss pair on real/fake logits |
-| `generator_loss`        | the compiled loss pair on fake logits     |
+| `discriminator_loss(real, fake, ...)` | the compiled loss pair on real/fake logits |
+| `generator_loss(fake, ...)`           | the compiled loss pair on fake logits     |
+
+The generator forward pass of the discriminator phase is reused by the
+generator phase (as in the PyTorch DCGAN): `sample_fakes` keeps a pullback
+that maps d(loss)/d(fakes) to generator gradients.
 
 The step is written once, statefully, in `keras.ops`; `keras_gans.backend`
 supplies gradients per backend and runs the step functionally under JAX.
@@ -331,12 +335,8 @@ class GAN(keras.Model):
         """
         return None, {}
 
-    def discriminator_loss(self, real, conditions, training=True):
-        """Discriminator phase: returns `(loss, logs)`."""
-        batch_size = ops.shape(real)[0]
-        fake_conditions = self.fake_conditions(conditions, batch_size)
-        z = self.sample_noise(batch_size)
-        fake = ops.stop_gradient(self.generate_images(z, fake_conditions, training=training))
+    def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
+        """Discriminator phase loss on a real and a fake batch: `(loss, logs)`."""
         real_logits = self.discriminate(real, conditions, training=training)
         fake_logits = self.discriminate(fake, fake_conditions, training=training)
         loss = self.loss_pair.discriminator(real_logits, fake_logits)
@@ -350,16 +350,28 @@ class GAN(keras.Model):
         logs["d_loss"] = loss
         return loss, logs
 
-    def generator_loss(self, batch_size, conditions, training=True):
-        """Generator phase: returns `(loss, logs)`."""
-        fake_conditions = self.fake_conditions(conditions, batch_size)
-        z = self.sample_noise(batch_size)
-        fake = self.generate_images(z, fake_conditions, training=training)
+    def generator_loss(self, fake, fake_conditions=None, training=True):
+        """Generator phase loss on a fake batch: `(loss, logs)`."""
         fake_logits = self.discriminate(fake, fake_conditions, training=training)
         loss = self.loss_pair.generator(fake_logits)
         return loss, {"g_loss": loss}
 
     # -- the step ------------------------------------------------------------
+
+    def sample_fakes(self, batch_size, conditions, training=True):
+        """Draw noise (and fake conditions) and generate one fake batch.
+
+        Returns `(fake, fake_conditions, pullback)`; `pullback(grad_fake)`
+        maps a gradient with respect to the fakes to generator gradients, so
+        the generator phase reuses this forward pass instead of repeating it.
+        """
+        fake_conditions = self.fake_conditions(conditions, batch_size)
+        z = self.sample_noise(batch_size)
+        fake, pullback = gan_backend.forward_and_pullback(
+            lambda: self.generate_images(z, fake_conditions, training=training),
+            self.generator_variables,
+        )
+        return fake, fake_conditions, pullback
 
     def apply_update(self, optimizer, variables, loss_fn):
         """Minimise `loss_fn() -> (loss, logs)` over `variables` by one step."""
@@ -372,36 +384,55 @@ class GAN(keras.Model):
         optimizer.apply(grads, variables)
         return logs
 
+    def apply_generator_update(self, fake, fake_conditions, pullback):
+        """One generator step from an already generated batch: the loss's
+        gradient with respect to the fakes, pulled back through G."""
+
+        def scaled_loss(images):
+            loss, logs = self.generator_loss(images, fake_conditions, training=True)
+            return self.g_optimizer.scale_loss(loss), logs
+
+        _, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
+        self.g_optimizer.apply(pullback(fake_grads), self.generator_variables)
+        return logs
+
     def gan_train_step(self, data):
         """One batch: `d_steps` discriminator updates, then `g_steps`
-        generator updates. Backend-neutral; returns the tracker results."""
+        generator updates. Backend-neutral; returns the tracker results.
+
+        The first generator update reuses the last discriminator update's
+        fakes (G has not changed in between, so this equals regenerating
+        them from the same noise, at one generator pass less); further
+        generator updates draw fresh noise.
+        """
         real, conditions = self.unpack_batch(data)
         batch_size = ops.shape(real)[0]
         logs = {}
         for _ in range(self.d_steps):
+            fake, fake_conditions, pullback = self.sample_fakes(batch_size, conditions)
             logs.update(
                 self.apply_update(
                     self.d_optimizer,
                     self.discriminator_variables,
-                    lambda: self.discriminator_loss(real, conditions, training=True),
+                    lambda: self.discriminator_loss(
+                        real, ops.stop_gradient(fake), conditions, fake_conditions
+                    ),
                 )
             )
-        for _ in range(self.g_steps):
-            logs.update(
-                self.apply_update(
-                    self.g_optimizer,
-                    self.generator_variables,
-                    lambda: self.generator_loss(batch_size, conditions, training=True),
-                )
-            )
+        for i in range(self.g_steps):
+            if i > 0:
+                fake, fake_conditions, pullback = self.sample_fakes(batch_size, conditions)
+            logs.update(self.apply_generator_update(fake, fake_conditions, pullback))
         return self._update_trackers(logs)
 
     def gan_test_step(self, data):
         """Both phases' losses on a batch, without updates."""
         real, conditions = self.unpack_batch(data)
         batch_size = ops.shape(real)[0]
-        _, logs = self.discriminator_loss(real, conditions, training=False)
-        _, g_logs = self.generator_loss(batch_size, conditions, training=False)
+        fake_conditions = self.fake_conditions(conditions, batch_size)
+        fake = self.generate_images(self.sample_noise(batch_size), fake_conditions, training=False)
+        _, logs = self.discriminator_loss(real, fake, conditions, fake_conditions, training=False)
+        _, g_logs = self.generator_loss(fake, fake_conditions, training=False)
         logs.update(g_logs)
         return self._update_trackers(logs)
 
