@@ -1,0 +1,104 @@
+"""Images/second of the library's DCGAN training steps through `fit()`.
+
+The architecture equals `../shared/bench/torch_dcgan.py` (z of 100, widths 64,
+4x4 kernels, BatchNorm, no biases, Adam 2e-4/0.5, non-saturating loss), so the
+numbers compare with that reference taken on the same machine.
+
+usage:
+    python benchmarks/train_step.py --backend tensorflow --res 64 --batch 32 --steps 30
+    python benchmarks/train_step.py --backend jax --res 128 --batch 128 --precision mixed_bfloat16
+    python benchmarks/train_step.py --data ../shared/data/flowers128 ...   # real images via image_dataset
+    python benchmarks/train_step.py ... --torch-reference ../shared/bench/torch_dcgan.py
+
+Prints one line per measurement: `keras-gans backend=.. res=.. batch=.. precision=.. data=.. img/s=..`.
+Synthetic data is a uint8 array fed from the host (scaled to [-1, 1] on the
+device by the trainer); `--data PATH` goes through `kg.data.image_dataset`.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default=None,
+                   help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    p.add_argument("--res", type=int, default=64, choices=[32, 64, 128])
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps", type=int, default=30, help="timed steps")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
+    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    p.add_argument("--data", default="synthetic", help="'synthetic' or an image folder / .npz / TFDS name")
+    p.add_argument("--jit", default="auto", choices=["auto", "true", "false"])
+    p.add_argument("--steps-per-execution", type=int, default=1)
+    p.add_argument("--torch-reference", default=None,
+                   help="path of torch_dcgan.py: also run it (same res, batch, steps) in this run")
+    p.add_argument("--torch-mode", default="eager", help="mode(s) for the reference, comma-separated")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+
+    import keras
+    import keras_gans as kg
+
+    if args.precision != "float32":
+        keras.config.set_dtype_policy(args.precision)
+    gan = kg.DCGAN(image_size=args.res, channels=3, latent_dim=100, seed=0)
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit]
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        loss="non_saturating",
+        jit_compile=jit,
+        steps_per_execution=args.steps_per_execution,
+    )
+    if args.data == "synthetic":
+        rng = np.random.default_rng(0)
+        # A few distinct batches, cycled: enough to defeat caching, small in memory.
+        n = args.batch * min(8, args.steps + args.warmup)
+        data = rng.integers(0, 256, (n, args.res, args.res, 3), dtype=np.uint8)
+
+        def run(steps):
+            reps = -(-steps * args.batch // n)
+            x = np.concatenate([data] * reps)[: steps * args.batch]
+            return gan.fit(x, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)
+
+    else:
+        ds = kg.data.image_dataset(args.data, image_size=args.res, batch_size=args.batch, seed=0)
+        if hasattr(ds, "repeat"):
+            ds = ds.repeat()
+
+        def run(steps):
+            return gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+
+    run(max(args.warmup, args.steps_per_execution))
+    start = time.perf_counter()
+    history = run(args.steps)
+    seconds = time.perf_counter() - start
+    label = "synthetic" if args.data == "synthetic" else os.path.basename(os.path.normpath(args.data))
+    print(
+        f"keras-gans backend={keras.backend.backend()} res={args.res} batch={args.batch} "
+        f"precision={args.precision} data={label} jit={gan.jit_compile} "
+        f"img/s={args.steps * args.batch / seconds:.1f} d_loss={history.history['d_loss'][-1]:.3f}",
+        flush=True,
+    )
+    if args.torch_reference:
+        for mode in args.torch_mode.split(","):
+            cmd = [sys.executable, args.torch_reference, "--res", str(args.res), "--batch", str(args.batch),
+                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--mode", mode]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            print(out.stdout.strip() or out.stderr.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()
