@@ -33,7 +33,9 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     p.add_argument("--data", default="synthetic", help="'synthetic' or an image folder / .npz / TFDS name")
     p.add_argument("--jit", default="auto", choices=["auto", "true", "false"])
+    p.add_argument("--pipeline", default="auto", choices=["auto", "tf", "numpy"], help="image_dataset pipeline for --data")
     p.add_argument("--steps-per-execution", type=int, default=1)
+    p.add_argument("--no-reuse-fakes", action="store_true", help="regenerate fakes for the G update")
     p.add_argument("--torch-reference", default=None,
                    help="path of torch_dcgan.py: also run it (same res, batch, steps) in this run")
     p.add_argument("--torch-mode", default="eager", help="mode(s) for the reference, comma-separated")
@@ -61,6 +63,7 @@ def main(argv=None):
         loss="non_saturating",
         jit_compile=jit,
         steps_per_execution=args.steps_per_execution,
+        reuse_fakes=not args.no_reuse_fakes,
     )
     if args.data == "synthetic":
         rng = np.random.default_rng(0)
@@ -74,7 +77,8 @@ def main(argv=None):
             return gan.fit(x, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)
 
     else:
-        ds = kg.data.image_dataset(args.data, image_size=args.res, batch_size=args.batch, seed=0)
+        # uint8 batches, scaled on the device, as for the synthetic data.
+        ds = kg.data.image_dataset(args.data, image_size=args.res, batch_size=args.batch, seed=0, dtype="uint8", pipeline=args.pipeline)
         if hasattr(ds, "repeat"):
             ds = ds.repeat()
 
@@ -89,6 +93,7 @@ def main(argv=None):
     print(
         f"keras-gans backend={keras.backend.backend()} res={args.res} batch={args.batch} "
         f"precision={args.precision} data={label} jit={gan.jit_compile} "
+        f"spe={args.steps_per_execution} reuse_fakes={gan.reuse_fakes} "
         f"img/s={args.steps * args.batch / seconds:.1f} d_loss={history.history['d_loss'][-1]:.3f}",
         flush=True,
     )

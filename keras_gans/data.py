@@ -58,8 +58,10 @@ class DatasetDownloadError(RuntimeError):
 def _require_tf():
     if tf is None:
         raise ImportError(
-            "keras_gans.data builds tf.data pipelines and needs TensorFlow "
-            "(the CPU-only package is enough): `pip install tensorflow`."
+            "This needs TensorFlow (tf.data, TensorFlow Datasets): `pip install "
+            "tensorflow` (the CPU-only package is enough). Without it, "
+            "image_dataset() still loads folders, arrays and .npz files "
+            "(pipeline='numpy')."
         )
 
 
@@ -481,6 +483,26 @@ def _warn_skipped(folder, stacklevel=3):
         )
 
 
+def _folder_labels(folder, with_labels):
+    """The folder's labels when asked for (validated), else None."""
+    if not with_labels:
+        return None
+    path = folder.path
+    if not folder.class_names:
+        raise ValueError(
+            f"with_labels=True, but {path} has no class subfolders: "
+            f"labels come from the names of the subfolders that hold "
+            f"the images (e.g. {path}/cats/1.jpg)."
+        )
+    loose = folder.labels.count(-1)
+    if loose:
+        raise ValueError(
+            f"with_labels=True, but {loose} images lie directly in "
+            f"{path}, outside the class subfolders {folder.class_names}."
+        )
+    return folder.labels
+
+
 def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
             label_key, download, num_parallel_calls):
     """Any source -> (dataset of [0, 255] images (and int32 labels) at
@@ -500,21 +522,7 @@ def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
     if path.is_dir():
         folder = scan_image_folder(path)
         _warn_skipped(folder, stacklevel=4)
-        labels = None
-        if with_labels:
-            if not folder.class_names:
-                raise ValueError(
-                    f"with_labels=True, but {path} has no class subfolders: "
-                    f"labels come from the names of the subfolders that hold "
-                    f"the images (e.g. {path}/cats/1.jpg)."
-                )
-            loose = folder.labels.count(-1)
-            if loose:
-                raise ValueError(
-                    f"with_labels=True, but {loose} images lie directly in "
-                    f"{path}, outside the class subfolders {folder.class_names}."
-                )
-            labels = folder.labels
+        labels = _folder_labels(folder, with_labels)
         return _folder_pixels(folder, labels, size, channels, num_parallel_calls)
     if path.is_file():
         if path.suffix.lower() != ".npz":
@@ -587,6 +595,8 @@ def image_dataset(
     num_parallel_calls=AUTOTUNE,
     prefetch_to_device=None,
     download=True,
+    dtype="float32",
+    pipeline="auto",
 ):
     """A `tf.data.Dataset` of image batches in `[-1, 1]` for GAN training.
 
@@ -636,6 +646,12 @@ def image_dataset(
             TensorFlow backend and no `tf.distribute` strategy is active;
             `True` whenever TensorFlow sees a GPU; `False` never.
         download: let TFDS download a dataset that is not prepared yet.
+        dtype: "float32" for images in [-1, 1]; "uint8" for raw 0..255
+            pixels, which move 4x fewer bytes to an accelerator (the
+            `keras_gans.GAN` trainer scales uint8 batches on the device).
+        pipeline: "tf" (tf.data), "numpy" (a `keras.utils.PyDataset` that
+            needs no TensorFlow: folders, arrays and `.npz` only), or "auto":
+            tf.data when TensorFlow is installed, else NumPy.
 
     Returns:
         A `tf.data.Dataset` of `(batch, height, width, channels)` float32
@@ -653,10 +669,22 @@ def image_dataset(
     >>> images, labels = next(iter(ds))  # (64, 64, 64, 3), (64,)
     >>> ds = image_dataset("mnist", image_size=32, channels=1)
     """
-    _require_tf()
     size = _as_size(image_size)
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    if dtype not in ("float32", "uint8"):
+        raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}.")
+    if pipeline not in ("auto", "tf", "numpy"):
+        raise ValueError(f"pipeline must be 'auto', 'tf' or 'numpy', got {pipeline!r}.")
+    if pipeline == "numpy" or (pipeline == "auto" and tf is None):
+        from keras_gans.data_numpy import numpy_image_dataset
+
+        return numpy_image_dataset(
+            source, size, channels, batch_size, with_labels=with_labels,
+            shuffle=shuffle, flip=flip, drop_remainder=drop_remainder, split=split,
+            image_key=image_key, label_key=label_key, seed=seed, dtype=dtype,
+        )
+    _require_tf()
     ds, count = _pixels(
         source, size, channels, with_labels=with_labels, split=split,
         data_dir=data_dir, image_key=image_key, label_key=label_key,
@@ -691,7 +719,10 @@ def image_dataset(
             random_flip, num_parallel_calls=num_parallel_calls
         )
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = _map_images_ds(ds, _to_unit_range)  # One vectorised op per batch.
+    if dtype == "float32":
+        ds = _map_images_ds(ds, _to_unit_range)  # One vectorised op per batch.
+    else:
+        ds = _map_images_ds(ds, lambda images: tf.cast(tf.round(images), tf.uint8))
     ds = ds.prefetch(AUTOTUNE)
     return _prefetch_to_device(ds, prefetch_to_device)
 

@@ -125,6 +125,7 @@ class GAN(keras.Model):
         self.loss_pair = gan_losses.get("non_saturating")
         self.d_steps = 1
         self.g_steps = 1
+        self.reuse_fakes = True
         self._trackers = []
         self._build_networks()
 
@@ -164,6 +165,7 @@ class GAN(keras.Model):
         jit_compile="auto",
         run_eagerly=False,
         steps_per_execution=1,
+        reuse_fakes=True,
         **kwargs,
     ):
         """Configure training.
@@ -181,6 +183,11 @@ class GAN(keras.Model):
             jit_compile: `"auto"` compiles the step with XLA on TensorFlow
                 (CPU included: about 2x faster there) and JAX; eager on torch.
             run_eagerly, steps_per_execution: as in `keras.Model.compile`.
+                `steps_per_execution > 1` runs several steps per compiled
+                call, which removes per-step dispatch gaps on GPUs.
+            reuse_fakes: let the first generator update reuse the
+                discriminator update's fakes (one generator forward pass
+                less per step, the same gradients); False regenerates them.
         """
         if kwargs.get("optimizer") is not None or kwargs.get("loss_weights") is not None:
             raise ValueError(
@@ -207,6 +214,7 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.loss_pair = gan_losses.get(loss)
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
+        self.reuse_fakes = bool(reuse_fakes)
         self._requested_jit_compile = jit_compile
         if jit_compile == "auto" and not run_eagerly:
             jit_compile = self._auto_jit_compile()
@@ -253,6 +261,7 @@ class GAN(keras.Model):
             "loss": self.loss_pair.name,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
+            "reuse_fakes": self.reuse_fakes,
             "jit_compile": self._requested_jit_compile,
             "run_eagerly": self.run_eagerly,
             "steps_per_execution": self.steps_per_execution,
@@ -358,19 +367,20 @@ class GAN(keras.Model):
 
     # -- the step ------------------------------------------------------------
 
-    def sample_fakes(self, batch_size, conditions, training=True):
+    def sample_fakes(self, batch_size, conditions, training=True, with_pullback=True):
         """Draw noise (and fake conditions) and generate one fake batch.
 
         Returns `(fake, fake_conditions, pullback)`; `pullback(grad_fake)`
         maps a gradient with respect to the fakes to generator gradients, so
-        the generator phase reuses this forward pass instead of repeating it.
+        the generator phase can reuse this forward pass instead of repeating
+        it. With `with_pullback=False` the pullback is None.
         """
         fake_conditions = self.fake_conditions(conditions, batch_size)
         z = self.sample_noise(batch_size)
-        fake, pullback = gan_backend.forward_and_pullback(
-            lambda: self.generate_images(z, fake_conditions, training=training),
-            self.generator_variables,
-        )
+        generate = lambda: self.generate_images(z, fake_conditions, training=training)  # noqa: E731
+        if not with_pullback:
+            return generate(), fake_conditions, None
+        fake, pullback = gan_backend.forward_and_pullback(generate, self.generator_variables)
         return fake, fake_conditions, pullback
 
     def apply_update(self, optimizer, variables, loss_fn):
@@ -408,8 +418,11 @@ class GAN(keras.Model):
         real, conditions = self.unpack_batch(data)
         batch_size = ops.shape(real)[0]
         logs = {}
-        for _ in range(self.d_steps):
-            fake, fake_conditions, pullback = self.sample_fakes(batch_size, conditions)
+        for i in range(self.d_steps):
+            keep = self.reuse_fakes and i == self.d_steps - 1
+            fake, fake_conditions, pullback = self.sample_fakes(
+                batch_size, conditions, with_pullback=keep
+            )
             logs.update(
                 self.apply_update(
                     self.d_optimizer,
@@ -420,7 +433,7 @@ class GAN(keras.Model):
                 )
             )
         for i in range(self.g_steps):
-            if i > 0:
+            if i > 0 or not self.reuse_fakes:
                 fake, fake_conditions, pullback = self.sample_fakes(batch_size, conditions)
             logs.update(self.apply_generator_update(fake, fake_conditions, pullback))
         return self._update_trackers(logs)

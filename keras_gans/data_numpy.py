@@ -1,0 +1,199 @@
+"""The TensorFlow-free input pipeline behind `image_dataset(pipeline="numpy")`.
+
+JAX- or PyTorch-only installs (a GPU machine without TensorFlow, say) still
+train from image folders, arrays and `.npz` files. Images are decoded once
+with Pillow (threads: decoding releases the GIL), centre-cropped, resized and
+held in memory as uint8; a `keras.utils.PyDataset` then serves shuffled,
+optionally flipped batches. Sources and errors are those of `image_dataset`.
+"""
+
+import concurrent.futures
+import math
+import os
+import pathlib
+
+import numpy as np
+
+import keras
+
+from keras_gans import data as _data
+
+
+def _load_image(path, size, channels):
+    """Decode, convert, centre-crop and resize one file; None if undecodable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.seek(0)  # a GIF's first frame
+            image = image.convert("L" if channels == 1 else "RGB")
+            height, width = size
+            # Crop the largest centred box with the target's aspect ratio.
+            scale = min(image.width / width, image.height / height)
+            crop_w, crop_h = round(width * scale), round(height * scale)
+            left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
+            image = image.resize(
+                (width, height), Image.BILINEAR, box=(left, top, left + crop_w, top + crop_h)
+            )
+            pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError):  # what Pillow raises for bad files
+        return None
+    return pixels[..., None] if channels == 1 else pixels
+
+
+def _folder_arrays(folder, size, channels):
+    workers = min(16, (os.cpu_count() or 1) * 2)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        images = list(pool.map(lambda f: _load_image(f, size, channels), folder.files))
+    good = [i for i, image in enumerate(images) if image is not None]
+    if len(good) < len(images):
+        folder.skipped.extend(folder.files[i] for i, im in enumerate(images) if im is None)
+        _data._warn_skipped(folder, stacklevel=5)
+    x = np.stack([images[i] for i in good]) if good else np.zeros((0, *size, channels), np.uint8)
+    y = np.asarray([folder.labels[i] for i in good], np.int32)
+    return x, y
+
+
+def _array_images(x, size, channels):
+    """Validated arrays -> uint8 [0, 255] at `size` with `channels`."""
+    x, _, scale, offset = _data._check_arrays(x, None)
+    x = np.clip(np.round(x.astype(np.float32) * scale + offset), 0, 255).astype(np.uint8)
+    if x.shape[-1] == 4:
+        x = x[..., :3]
+    if channels == 1 and x.shape[-1] == 3:  # ITU-R 601 luma, as tf.image uses
+        x = np.round(x @ np.array([0.2989, 0.587, 0.114])).astype(np.uint8)[..., None]
+    elif channels == 3 and x.shape[-1] in (1, 2):
+        x = np.repeat(x[..., :1], 3, axis=-1)
+    if x.shape[1:3] != tuple(size):
+        from PIL import Image
+
+        mode = "L" if channels == 1 else "RGB"
+        resized = []
+        for image in x:
+            pil = Image.fromarray(image[..., 0] if channels == 1 else image, mode)
+            h, w = size
+            scale_ = min(pil.width / w, pil.height / h)
+            cw, ch = round(w * scale_), round(h * scale_)
+            left, top = (pil.width - cw) // 2, (pil.height - ch) // 2
+            out = np.asarray(pil.resize((w, h), Image.BILINEAR, box=(left, top, left + cw, top + ch)))
+            resized.append(out[..., None] if channels == 1 else out)
+        x = np.stack(resized)
+    return x
+
+
+def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuffle, flip,
+                        drop_remainder, split, image_key, label_key, seed, dtype):
+    """`image_dataset` without TensorFlow: returns an `ImageBatches` PyDataset."""
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        x, y = source
+    elif isinstance(source, np.ndarray):
+        x, y = source, None
+    elif isinstance(source, (str, os.PathLike)):
+        path = pathlib.Path(source).expanduser()
+        if path.is_dir():
+            folder = _data.scan_image_folder(path)
+            labels = _data._folder_labels(folder, with_labels)
+            x, y = _folder_arrays(folder, size, channels)
+            y = y if labels is not None else None
+            if len(x) == 0:
+                raise ValueError(f"{path}: none of its {len(folder.skipped)} image files decode.")
+        elif path.is_file() and path.suffix.lower() == ".npz":
+            x, y = _data._npz_arrays(path, split, image_key, label_key, with_labels)
+        elif path.is_file():
+            raise ValueError(f"{path} is a file but not an .npz archive.")
+        elif isinstance(source, str) and _data._TFDS_NAME.fullmatch(source):
+            raise ImportError(
+                f"{source!r} looks like a TensorFlow Datasets name; TFDS needs "
+                f"TensorFlow (`pip install tensorflow tensorflow-datasets`). Without "
+                f"it, pass an image folder, an .npz file or arrays."
+            )
+        else:
+            raise FileNotFoundError(f"No such file or folder: {path}")
+    else:
+        raise TypeError(
+            f"source must be a folder, an .npz file, an image array or an "
+            f"(images, labels) pair; got {type(source).__name__}."
+        )
+    if with_labels and y is None:
+        raise ValueError("with_labels=True needs labels: pass `(x, y)` or a folder of class subfolders.")
+    if y is not None:
+        _, y, _, _ = _data._check_arrays(np.zeros((len(np.asarray(y)), 1, 1), np.uint8), y)
+    if not (isinstance(source, (str, os.PathLike)) and pathlib.Path(source).is_dir()):
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"Labels must be one per image: {len(x)} images, {len(y)} labels.")
+        x = _array_images(x, size, channels)
+    if drop_remainder and len(x) < batch_size:
+        raise ValueError(
+            f"Only {len(x)} images, fewer than batch_size={batch_size}: with "
+            f"drop_remainder=True the dataset would be empty."
+        )
+    return ImageBatches(
+        x, y if with_labels else None, batch_size, shuffle=shuffle, flip=flip,
+        drop_remainder=drop_remainder, seed=seed, dtype=dtype,
+    )
+
+
+class ImageBatches(keras.utils.PyDataset):
+    """Batches of in-memory uint8 images (and labels), reshuffled every epoch.
+
+    Args:
+        images: uint8 array `(N, H, W, C)`.
+        labels: int32 array `(N,)` or None.
+        batch_size: images per batch.
+        shuffle: a new order every epoch.
+        flip: random left-right flips, new every epoch.
+        drop_remainder: drop the last, smaller batch.
+        seed: for reproducible order and flips.
+        dtype: "float32" (scaled to [-1, 1]) or "uint8".
+        repeat: serve epochs back to back, without end (see `repeat()`).
+    """
+
+    def __init__(self, images, labels, batch_size, *, shuffle=True, flip=False,
+                 drop_remainder=True, seed=None, dtype="float32", repeat=False):
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.batch_size = int(batch_size)
+        self.shuffle, self.flip, self.drop_remainder = shuffle, flip, drop_remainder
+        self.seed, self.dtype, self._repeat = seed, dtype, repeat
+        self._rng = np.random.default_rng(seed)
+        self._epoch_batches = (len(images) // self.batch_size if drop_remainder
+                               else math.ceil(len(images) / self.batch_size))
+        self._new_epoch()
+
+    def _new_epoch(self):
+        n = len(self.images)
+        self._order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        self._flips = self._rng.random(n) < 0.5 if self.flip else None
+
+    def repeat(self):
+        """An endless view (for `fit(steps_per_epoch=...)` past one pass)."""
+        return ImageBatches(
+            self.images, self.labels, self.batch_size, shuffle=self.shuffle, flip=self.flip,
+            drop_remainder=self.drop_remainder, seed=self.seed, dtype=self.dtype, repeat=True,
+        )
+
+    @property
+    def num_batches(self):
+        return None if self._repeat else self._epoch_batches
+
+    def __len__(self):
+        return self._epoch_batches
+
+    def __getitem__(self, index):
+        if self._repeat and index and index % self._epoch_batches == 0:
+            self._new_epoch()
+        index %= self._epoch_batches
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        batch = self.images[rows]
+        if self._flips is not None:
+            flipped = self._flips[rows]
+            batch[flipped] = batch[flipped, :, ::-1]
+        if self.dtype == "float32":
+            batch = batch.astype(np.float32) / 127.5 - 1.0
+        if self.labels is None:
+            return batch
+        return batch, self.labels[rows]
+
+    def on_epoch_end(self):
+        if not self._repeat:
+            self._new_epoch()
