@@ -16,6 +16,14 @@ from keras import layers
 from keras_gans.gan import GAN
 
 
+def _batch_norm(name):
+    # PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5), which the
+    # DCGAN reference trains with. Keras' 0.99 leaves the moving statistics,
+    # and so inference-mode samples, near their initial values for hundreds
+    # of steps: early sample grids come out flat grey.
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
 def _stages(image_size):
     """Split `image_size` into a base size (4..7) and a number of doublings.
 
@@ -57,12 +65,12 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="d
     x = layers.Reshape((1, 1, latent_dim), name="g_reshape")(z)
     # Projecting z: a base x base transposed convolution of a 1x1 map.
     x = layers.Conv2DTranspose(filters, base, 1, "valid", use_bias=False, name="g_project")(x)
-    x = layers.BatchNormalization(name="g_project_bn")(x)
+    x = _batch_norm("g_project_bn")(x)
     x = layers.ReLU(name="g_project_relu")(x)
     for i in range(1, doublings):
         filters //= 2
         x = layers.Conv2DTranspose(filters, 4, 2, "same", use_bias=False, name=f"g_up{i}")(x)
-        x = layers.BatchNormalization(name=f"g_up{i}_bn")(x)
+        x = _batch_norm(f"g_up{i}_bn")(x)
         x = layers.ReLU(name=f"g_up{i}_relu")(x)
     x = layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False, name="g_to_image")(x)
     # tanh in float32 so images keep full precision under mixed precision.
@@ -93,7 +101,7 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="dcgan_discrim
     for i in range(1, doublings):
         filters *= 2
         x = layers.Conv2D(filters, 4, 2, "same", use_bias=False, name=f"d_down{i}")(x)
-        x = layers.BatchNormalization(name=f"d_down{i}_bn")(x)
+        x = _batch_norm(f"d_down{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"d_down{i}_lrelu")(x)
     x = layers.Conv2D(1, base, 1, "valid", use_bias=False, name="d_score")(x)
     logits = layers.Flatten(dtype="float32", name="d_logits")(x)
