@@ -1,0 +1,365 @@
+"""Small helpers that keep the training scripts in `scripts/` thin.
+
+- `ArgumentParser`: argparse that reports a bad argument in one line.
+- `run_main(main)`: runs a script's `main(argv)`; expected errors (a missing
+  file, a bad value, an unknown or undownloadable dataset, a missing
+  package) become one line on stderr and exit status 2, Ctrl-C exits with
+  130; anything else keeps its traceback. Set `KERAS_GANS_TRACEBACK=1` to
+  see the traceback of an expected error too.
+- `add_common_training_args(parser, ...)`: the flags every training script
+  shares (epochs, batch size, optimizer, loss, run folder, export, resume).
+- `compile_from_args(gan, args)`: compile with those flags.
+- `resume_or_build(args, build)`: a fresh model, or the run folder's last
+  checkpoint and the epoch to continue from.
+- `training_callbacks(out_dir, ...)`: sample grids, a loss plot, the
+  per-epoch checkpoint and the CSV log of a run folder.
+- `find_model(path)`: a `.keras` file, a run folder or a SavedModel.
+- `fit(model, dataset, args, initial_epoch)`: `model.fit` with all of the
+  above; `print_outputs()` says where the files went.
+
+A run folder holds::
+
+    samples/epoch_0001.png ... final.png   SampleGrid
+    losses.png                             LossPlot
+    checkpoints/last.keras (+ last.json)   the model after the last epoch
+    log.csv                                one row per epoch (CSVLogger)
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+
+import keras
+
+from keras_gans import data as gan_data
+
+#: Errors a user can fix from the command line: reported in one line.
+EXPECTED_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    ValueError,
+    ImportError,
+    gan_data.DatasetDownloadError,
+)
+
+CHECKPOINT = os.path.join("checkpoints", "last.keras")
+CHECKPOINT_STATE = os.path.join("checkpoints", "last.json")
+
+
+def _one_line(error, limit=1000):
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- argument parsing ---------------------------------------------------------
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` whose errors are one line (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text):
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def export_dir(text):
+    """argparse type: a TF Serving version folder `<base>/<model>/<int>`,
+    checked before training rather than after it."""
+    version = os.path.basename(os.path.normpath(text))
+    if not version.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must end in an integer version folder (TF Serving's "
+            f"<model>/<version>/ layout), e.g. {os.path.join(text, '1')!r}"
+        )
+    return text
+
+
+def add_common_training_args(
+    parser,
+    *,
+    out,
+    export,
+    epochs=50,
+    batch_size=64,
+    g_steps=1,
+    loss="non_saturating",
+    losses=("minimax", "non_saturating", "least_squares", "hinge"),
+    lr=2e-4,
+    beta1=0.5,
+):
+    """Add the flags every training script shares; the keyword arguments
+    are the script's defaults."""
+    add = parser.add_argument
+    n, d = {"type": positive_int, "metavar": "N"}, {"metavar": "DIR"}
+    add("--epochs", default=epochs, **n,
+        help=f"total epochs; --resume trains up to this count (default {epochs})")
+    add("--batch-size", default=batch_size, **n, help=f"images per batch (default {batch_size})")
+    add("--steps-per-epoch", default=None, **n,
+        help="batches per epoch, repeating the data as needed (default: one pass)")
+    add("--d-steps", default=1, **n, help="discriminator updates per batch (default 1)")
+    add("--g-steps", default=g_steps, **n, help=f"generator updates per batch (default {g_steps})")
+    add("--lr", type=positive_float, default=lr,
+        help=f"Adam learning rate of both networks (default {lr:g})")
+    add("--beta1", type=float, default=beta1, help=f"Adam beta_1 (default {beta1:g})")
+    add("--loss", choices=list(losses), default=loss, help=f"GAN loss (default {loss})")
+    add("--seed", type=int, default=None, metavar="INT",
+        help="seed of weights, noise, shuffling and flips (default: not reproducible)")
+    add("--out", default=out, **d,
+        help=f"run folder: samples/, losses.png, checkpoints/last.keras, log.csv (default {out})")
+    add("--resume", action="store_true",
+        help="continue the run in --out from checkpoints/last.keras (weights, optimizer "
+        "state, epoch count)")
+    add("--overwrite", action="store_true", help="start afresh in an --out that holds a run")
+    add("--export", type=export_dir, default=export, **d,
+        help=f"write a TF Serving SavedModel <model>/<version> after training (default {export})")
+    add("--no-export", dest="export", action="store_const", const=None, help="skip the export")
+    add("--jit", action=argparse.BooleanOptionalAction, default=None,
+        help="XLA-compile the train step (default: GAN.compile's 'auto', on with TensorFlow)")
+    add("--data-dir", default=None, **d,
+        help="TensorFlow Datasets directory (default ~/tensorflow_datasets)")
+    return parser
+
+
+def compile_from_args(gan, args):
+    """`gan.compile` with the common flags: Adam(--lr, --beta1) for each
+    network, --loss, --d-steps, --g-steps and --jit. Returns `gan`."""
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta1),
+        g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta1),
+        loss=args.loss,
+        d_steps=args.d_steps,
+        g_steps=args.g_steps,
+        jit_compile="auto" if args.jit is None else args.jit,
+    )
+    return gan
+
+
+# -- running a script ---------------------------------------------------------
+
+
+def run_main(main, argv=None, prog=None):
+    """Run `main(argv)` and exit with its status, reporting expected errors
+    in one line.
+
+    `EXPECTED_ERRORS` print `<prog>: error: <message>` and exit 2; Ctrl-C
+    prints `<prog>: interrupted` (plus the interrupt's message, if any) and
+    exits 130. Other exceptions propagate with their traceback.
+    """
+    prog = prog or os.path.basename(sys.argv[0] or "keras_gans")
+    try:
+        status = main(argv)
+    except KeyboardInterrupt as e:
+        detail = f": {_one_line(e)}" if str(e) else ""
+        print(f"{prog}: interrupted{detail}", file=sys.stderr)
+        sys.exit(130)
+    except EXPECTED_ERRORS as e:
+        if os.environ.get("KERAS_GANS_TRACEBACK"):
+            raise
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(status or 0)
+
+
+def fit_verbosity():
+    """Progress bars on a terminal; one line per epoch in logs (CI, files)."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def repeat_for_steps(dataset, steps_per_epoch):
+    """Repeat a finite dataset when `steps_per_epoch` is set, so that `fit`
+    never runs out of batches."""
+    return dataset.repeat() if steps_per_epoch else dataset
+
+
+def find_model(path):
+    """What `path` holds: `("keras", file)` for a `.keras` file or a run
+    folder (its `checkpoints/last.keras`), `("savedmodel", folder)` for a
+    SavedModel folder or a TF Serving model folder (its highest version)."""
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        if not path.endswith(".keras"):
+            raise ValueError(f"{path} is not a .keras file or a SavedModel folder")
+        return "keras", path
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"No such model file or folder: {path}")
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return "savedmodel", path
+    if os.path.isfile(os.path.join(path, CHECKPOINT)):
+        return "keras", os.path.join(path, CHECKPOINT)
+    versions = [d for d in os.listdir(path) if d.isdigit()
+                and os.path.isfile(os.path.join(path, d, "saved_model.pb"))]
+    if versions:
+        return "savedmodel", os.path.join(path, max(versions, key=int))
+    raise ValueError(
+        f"{path} holds neither saved_model.pb, nor version folders with one, nor {CHECKPOINT}"
+    )
+
+
+# -- run folders: resume, callbacks -------------------------------------------
+
+
+def _read_log(path):
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def completed_epochs(out_dir):
+    """Epochs the checkpoint in `out_dir` has trained: from
+    `checkpoints/last.json`, else from the rows of `log.csv`."""
+    state = os.path.join(out_dir, CHECKPOINT_STATE)
+    if os.path.isfile(state):
+        with open(state) as f:
+            return int(json.load(f)["epochs"])
+    rows = _read_log(os.path.join(out_dir, "log.csv"))
+    return max((int(r["epoch"]) + 1 for r in rows if r.get("epoch")), default=0)
+
+
+def resume_or_build(args, build):
+    """The model to train and the epoch to start at.
+
+    With `args.resume`, loads `<args.out>/checkpoints/last.keras` (weights,
+    optimizers, loss and step counts as compiled; `--jit` still applies).
+    Otherwise calls `build()` (which returns a compiled model), refusing to
+    start over an existing run unless `args.overwrite`.
+
+    Returns:
+        `(model, initial_epoch)`.
+    """
+    path = os.path.join(args.out, CHECKPOINT)
+    if args.resume:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+        model = keras.models.load_model(path)
+        if args.jit is not None:
+            model.jit_compile = args.jit
+        return model, completed_epochs(args.out)
+    if os.path.exists(path) and not args.overwrite:
+        raise FileExistsError(
+            f"{args.out} already holds a run ({path}); pass --resume to continue "
+            f"it, --overwrite to start afresh, or another --out"
+        )
+    if args.overwrite:
+        for name in (CHECKPOINT, CHECKPOINT_STATE, "log.csv"):
+            if os.path.isfile(os.path.join(args.out, name)):
+                os.remove(os.path.join(args.out, name))
+    return build(), 0
+
+
+class LastCheckpoint(keras.callbacks.Callback):
+    """Save the model to `path` after every epoch, atomically (written next
+    to it, then renamed: an interrupted save keeps the previous one), and
+    the number of epochs trained to a `.json` beside it."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        stem = self.path[: -len(".keras")]
+        self.model.save(stem + ".tmp.keras")
+        os.replace(stem + ".tmp.keras", self.path)
+        with open(stem + ".json.tmp", "w") as f:
+            json.dump({"epochs": epoch + 1}, f)
+        os.replace(stem + ".json.tmp", stem + ".json")
+
+
+def training_callbacks(out_dir, resume=False, num_samples=64, sample_seed=0, every_n_epochs=1):
+    """The callbacks of a run folder: `SampleGrid` (samples/), `LossPlot`
+    (losses.png, continued from log.csv on resume), `LastCheckpoint`
+    (checkpoints/last.keras) and `CSVLogger` (log.csv, appended to on
+    resume). The checkpoint comes before the log, so the log never lists an
+    epoch that the checkpoint lacks."""
+    from keras_gans import callbacks as gan_callbacks
+
+    log = os.path.join(out_dir, "log.csv")
+    plot = gan_callbacks.LossPlot(os.path.join(out_dir, "losses.png"))
+    if resume:  # Continue the curves (CSVLogger writes "NA" for missing values).
+        for row in _read_log(log):
+            for key, value in row.items():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    continue
+                if key != "epoch" and value == value:
+                    plot.history.setdefault(key, []).append(value)
+    os.makedirs(out_dir, exist_ok=True)
+    return [
+        gan_callbacks.SampleGrid(
+            os.path.join(out_dir, "samples"), every_n_epochs, num_samples, sample_seed
+        ),
+        plot,
+        LastCheckpoint(os.path.join(out_dir, CHECKPOINT)),
+        keras.callbacks.CSVLogger(log, append=resume),
+    ]
+
+
+def fit(model, dataset, args, initial_epoch=0):
+    """Train `model` on `dataset` into the run folder `args.out`, from
+    `initial_epoch` to `args.epochs` (`args.steps_per_epoch` batches each, or
+    one pass over the data). Progress bars on a terminal, one line per epoch
+    otherwise. Ctrl-C says how to resume. Returns the `History`, or None
+    when the run has trained `args.epochs` epochs already."""
+    if initial_epoch >= args.epochs:
+        print(f"{args.out} has trained {initial_epoch} epochs already; raise --epochs to continue.")
+        return None
+    if initial_epoch:
+        print(f"Resuming {args.out} at epoch {initial_epoch + 1} of {args.epochs}.")
+    checkpoint = os.path.join(args.out, CHECKPOINT)
+    try:
+        return model.fit(
+            repeat_for_steps(dataset, args.steps_per_epoch),
+            epochs=args.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=args.steps_per_epoch,
+            verbose=fit_verbosity(),
+            shuffle=False,  # image_dataset shuffles; tf.data ignores it anyway.
+            callbacks=training_callbacks(args.out, resume=args.resume),
+        )
+    except KeyboardInterrupt:
+        if os.path.isfile(checkpoint):
+            raise KeyboardInterrupt(f"continue with --resume (checkpoint {checkpoint})") from None
+        raise
+
+
+def print_outputs(out_dir, export=None, trained=True):
+    """Print where a training run put its files."""
+    rows = []
+    if trained:
+        rows.append(("samples", os.path.join(out_dir, "samples", "") + " (epoch_NNNN.png, final.png)"))
+        rows.append(("loss plot", os.path.join(out_dir, "losses.png")))
+    rows.append(("checkpoint", os.path.join(out_dir, CHECKPOINT) + " (continue with --resume)"))
+    rows.append(("log", os.path.join(out_dir, "log.csv")))
+    if export:
+        rows.append(("export", f"{export} (TF Serving SavedModel)"))
+    print("Outputs:")
+    for name, where in rows:
+        print(f"  {name + ':':<11} {where}")

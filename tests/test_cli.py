@@ -1,0 +1,204 @@
+"""keras_gans.cli: one-line errors, run folders, resume bookkeeping (in-process)."""
+
+import argparse
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gans import cli
+from keras_gans import data as gan_data
+
+
+def _exit_code(fn, *args):
+    with pytest.raises(SystemExit) as info:
+        fn(*args)
+    return info.value.code
+
+
+# -- argument parsing ---------------------------------------------------------
+
+
+def test_parser_error_is_one_line(capsys):
+    p = cli.ArgumentParser(prog="x.py")
+    p.add_argument("--n", type=cli.positive_int, default=1)
+    assert _exit_code(p.parse_args, ["--n", "abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("x.py: error: argument --n:") and "'abc'" in err
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "1.5", "abc"])
+def test_positive_int_rejects(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.positive_int(text)
+
+
+def test_positive_float_and_export_dir():
+    assert cli.positive_float("2e-4") == 2e-4
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.positive_float("0")
+    assert cli.export_dir("saved_models/m/12") == "saved_models/m/12"
+    assert cli.export_dir("saved_models/m/3/") == "saved_models/m/3/"
+    with pytest.raises(argparse.ArgumentTypeError, match="integer version"):
+        cli.export_dir("saved_models/m")
+
+
+def test_common_training_args_defaults():
+    p = cli.add_common_training_args(
+        cli.ArgumentParser(), out="runs/x", export="sm/x/1", epochs=7, g_steps=2
+    )
+    args = p.parse_args([])
+    assert (args.epochs, args.g_steps, args.d_steps, args.batch_size) == (7, 2, 1, 64)
+    assert (args.out, args.export, args.jit, args.resume) == ("runs/x", "sm/x/1", None, False)
+    assert p.parse_args(["--no-export"]).export is None
+    assert p.parse_args(["--no-jit"]).jit is False
+
+
+# -- run_main -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FileNotFoundError("No such file or folder: /nope"),
+        ValueError("bad\nvalue  spread over lines"),
+        ImportError("No module named 'tensorflow_datasets'"),
+        gan_data.DatasetDownloadError("The download of TFDS dataset 'x' failed"),
+    ],
+)
+def test_run_main_expected_error_is_one_line(capsys, monkeypatch, error):
+    monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
+
+    def main(argv):
+        raise error
+
+    assert _exit_code(cli.run_main, main, [], "prog.py") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("prog.py: error: ")
+    assert " ".join(str(error).split()) in err
+
+
+def test_run_main_traceback_env_reraises(monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_TRACEBACK", "1")
+
+    def main(argv):
+        raise ValueError("x")
+
+    with pytest.raises(ValueError):
+        cli.run_main(main, [])
+
+
+def test_run_main_unexpected_error_propagates():
+    def main(argv):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.run_main(main, [])
+
+
+def test_run_main_interrupt_and_status(capsys):
+    def interrupted(argv):
+        raise KeyboardInterrupt("continue with --resume")
+
+    assert _exit_code(cli.run_main, interrupted, [], "p") == 130
+    assert capsys.readouterr().err == "p: interrupted: continue with --resume\n"
+    assert _exit_code(cli.run_main, lambda argv: None, []) == 0
+    assert _exit_code(cli.run_main, lambda argv: 3, []) == 3
+
+
+# -- models and run folders -----------------------------------------------------
+
+
+def _tiny_model():
+    inputs = keras.Input((2,))
+    return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+
+def test_find_model(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        cli.find_model(tmp_path / "nope")
+    (tmp_path / "m.h5").write_bytes(b"x")
+    with pytest.raises(ValueError, match="not a .keras"):
+        cli.find_model(tmp_path / "m.h5")
+    (tmp_path / "m.keras").write_bytes(b"x")
+    assert cli.find_model(tmp_path / "m.keras") == ("keras", str(tmp_path / "m.keras"))
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.keras").write_bytes(b"x")
+    assert cli.find_model(run) == ("keras", os.path.join(run, "checkpoints", "last.keras"))
+    for version in ("1", "10", "9"):
+        (tmp_path / "sm" / version).mkdir(parents=True)
+        (tmp_path / "sm" / version / "saved_model.pb").write_bytes(b"x")
+    assert cli.find_model(tmp_path / "sm") == ("savedmodel", os.path.join(tmp_path / "sm", "10"))
+    assert cli.find_model(tmp_path / "sm" / "9") == ("savedmodel", str(tmp_path / "sm" / "9"))
+    with pytest.raises(ValueError, match="neither"):
+        cli.find_model(tmp_path / "run" / "checkpoints")
+
+
+def test_last_checkpoint_and_completed_epochs(tmp_path):
+    model = _tiny_model()
+    cb = cli.LastCheckpoint(tmp_path / "checkpoints" / "last.keras")
+    cb.set_model(model)
+    cb.on_epoch_end(4)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["last.json", "last.keras"]
+    assert json.loads((tmp_path / "checkpoints" / "last.json").read_text()) == {"epochs": 5}
+    assert cli.completed_epochs(tmp_path) == 5
+    # Without the .json, the CSV log's epochs count.
+    os.remove(tmp_path / "checkpoints" / "last.json")
+    (tmp_path / "log.csv").write_text("epoch,d_loss\n0,1.0\n1,0.5\n2,0.25\n")
+    assert cli.completed_epochs(tmp_path) == 3
+    os.remove(tmp_path / "log.csv")
+    assert cli.completed_epochs(tmp_path) == 0
+
+
+def test_resume_or_build(tmp_path):
+    def args(**kw):
+        base = dict(out=str(tmp_path), resume=False, overwrite=False, jit=None)
+        return argparse.Namespace(**{**base, **kw})
+
+    built = []
+
+    def build():
+        built.append(_tiny_model())
+        return built[-1]
+
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
+        cli.resume_or_build(args(resume=True), build)
+    model, epoch = cli.resume_or_build(args(), build)
+    assert model is built[-1] and epoch == 0
+
+    cb = cli.LastCheckpoint(tmp_path / cli.CHECKPOINT)
+    cb.set_model(model)
+    cb.on_epoch_end(1)
+    with pytest.raises(FileExistsError, match="--resume"):
+        cli.resume_or_build(args(), build)
+    loaded, epoch = cli.resume_or_build(args(resume=True, jit=False), build)
+    assert epoch == 2 and len(built) == 1 and loaded.jit_compile is False
+    np.testing.assert_allclose(loaded.get_weights()[0], model.get_weights()[0])
+    fresh, epoch = cli.resume_or_build(args(overwrite=True), build)
+    assert fresh is built[-1] and epoch == 0
+    assert not os.path.exists(tmp_path / cli.CHECKPOINT)
+
+
+def test_training_callbacks_resume_continues_log_and_plot(tmp_path):
+    (tmp_path / "log.csv").write_text(
+        "epoch,d_loss,g_loss,val_d_loss\n0,1.5,0.5,NA\n1,1.25,0.75,NA\n"
+    )
+    callbacks = cli.training_callbacks(tmp_path, resume=True)
+    names = [type(c).__name__ for c in callbacks]
+    assert names == ["SampleGrid", "LossPlot", "LastCheckpoint", "CSVLogger"]
+    plot, csv_logger = callbacks[1], callbacks[3]
+    assert plot.history == {"d_loss": [1.5, 1.25], "g_loss": [0.5, 0.75]}
+    assert csv_logger.append is True
+    assert cli.training_callbacks(tmp_path / "new")[3].append is False
+
+
+def test_print_outputs(capsys):
+    cli.print_outputs("runs/x", "sm/x/1")
+    out = capsys.readouterr().out
+    for part in ("runs/x/samples", "runs/x/losses.png", "checkpoints/last.keras", "log.csv", "sm/x/1"):
+        assert part in out
