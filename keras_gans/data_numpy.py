@@ -46,9 +46,8 @@ def _folder_arrays(folder, size, channels):
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         images = list(pool.map(lambda f: _load_image(f, size, channels), folder.files))
     good = [i for i, image in enumerate(images) if image is not None]
-    if len(good) < len(images):
-        folder.skipped.extend(folder.files[i] for i, im in enumerate(images) if im is None)
-        _data._warn_skipped(folder, stacklevel=5)
+    # Files the cheap scan passed but Pillow cannot decode join the skipped.
+    folder.skipped.extend(folder.files[i] for i, im in enumerate(images) if im is None)
     x = np.stack([images[i] for i in good]) if good else np.zeros((0, *size, channels), np.uint8)
     y = np.asarray([folder.labels[i] for i in good], np.int32)
     return x, y
@@ -94,6 +93,7 @@ def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuf
             folder = _data.scan_image_folder(path)
             labels = _data._folder_labels(folder, with_labels)
             x, y = _folder_arrays(folder, size, channels)
+            _data._warn_skipped(folder, stacklevel=4)
             y = y if labels is not None else None
             if len(x) == 0:
                 raise ValueError(f"{path}: none of its {len(folder.skipped)} image files decode.")
@@ -136,6 +136,10 @@ def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuf
 class ImageBatches(keras.utils.PyDataset):
     """Batches of in-memory uint8 images (and labels), reshuffled every epoch.
 
+    Batches are assembled by `workers` threads ahead of the training step
+    (NumPy indexing releases the GIL); each epoch's order and flips come
+    from `(seed, epoch)`, so concurrent fetches agree and runs repeat.
+
     Args:
         images: uint8 array `(N, H, W, C)`.
         labels: int32 array `(N,)` or None.
@@ -146,30 +150,41 @@ class ImageBatches(keras.utils.PyDataset):
         seed: for reproducible order and flips.
         dtype: "float32" (scaled to [-1, 1]) or "uint8".
         repeat: serve epochs back to back, without end (see `repeat()`).
+        workers: threads preparing batches.
     """
 
     def __init__(self, images, labels, batch_size, *, shuffle=True, flip=False,
-                 drop_remainder=True, seed=None, dtype="float32", repeat=False):
-        super().__init__()
+                 drop_remainder=True, seed=None, dtype="float32", repeat=False, workers=4):
+        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=16)
         self.images, self.labels = images, labels
         self.batch_size = int(batch_size)
         self.shuffle, self.flip, self.drop_remainder = shuffle, flip, drop_remainder
         self.seed, self.dtype, self._repeat = seed, dtype, repeat
-        self._rng = np.random.default_rng(seed)
+        self._base_seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+        self._epoch = 0
+        self._plans = {}
         self._epoch_batches = (len(images) // self.batch_size if drop_remainder
                                else math.ceil(len(images) / self.batch_size))
-        self._new_epoch()
 
-    def _new_epoch(self):
-        n = len(self.images)
-        self._order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        self._flips = self._rng.random(n) < 0.5 if self.flip else None
+    def _plan(self, epoch):
+        """(order, flips) of one epoch; the last few are kept."""
+        plan = self._plans.get(epoch)
+        if plan is None:
+            rng = np.random.default_rng([self._base_seed, epoch])
+            n = len(self.images)
+            order = rng.permutation(n) if self.shuffle else np.arange(n)
+            flips = rng.random(n) < 0.5 if self.flip else None
+            plan = self._plans[epoch] = (order, flips)
+            for old in [e for e in self._plans if e < epoch - 2]:
+                self._plans.pop(old, None)
+        return plan
 
     def repeat(self):
         """An endless view (for `fit(steps_per_epoch=...)` past one pass)."""
         return ImageBatches(
             self.images, self.labels, self.batch_size, shuffle=self.shuffle, flip=self.flip,
-            drop_remainder=self.drop_remainder, seed=self.seed, dtype=self.dtype, repeat=True,
+            drop_remainder=self.drop_remainder, seed=self._base_seed, dtype=self.dtype,
+            repeat=True, workers=self.workers,
         )
 
     @property
@@ -180,13 +195,15 @@ class ImageBatches(keras.utils.PyDataset):
         return self._epoch_batches
 
     def __getitem__(self, index):
-        if self._repeat and index and index % self._epoch_batches == 0:
-            self._new_epoch()
-        index %= self._epoch_batches
-        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self._repeat:
+            epoch, index = divmod(index, self._epoch_batches)
+        else:
+            epoch = self._epoch
+        order, flips = self._plan(epoch)
+        rows = order[index * self.batch_size : (index + 1) * self.batch_size]
         batch = self.images[rows]
-        if self._flips is not None:
-            flipped = self._flips[rows]
+        if flips is not None:
+            flipped = flips[rows]
             batch[flipped] = batch[flipped, :, ::-1]
         if self.dtype == "float32":
             batch = batch.astype(np.float32) / 127.5 - 1.0
@@ -196,4 +213,4 @@ class ImageBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         if not self._repeat:
-            self._new_epoch()
+            self._epoch += 1
