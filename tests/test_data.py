@@ -452,7 +452,7 @@ for call in (lambda: kg.data.image_dataset("mnist"),
 """
 
 
-@pytest.mark.tensorflow_only
+@pytest.mark.single_backend
 def test_without_tensorflow_arrays_load_and_tf_features_say_so():
     env = dict(os.environ, KERAS_BACKEND="jax")
     out = subprocess.run([sys.executable, "-c", NO_TF_CLIENT], capture_output=True, text=True, env=env)

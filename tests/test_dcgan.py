@@ -8,6 +8,7 @@ import keras_gans as kg
 from keras_gans.models import dcgan_discriminator, dcgan_generator
 
 
+@pytest.mark.single_backend
 @pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3), (128, 3), (256, 1)])
 def test_shapes_for_supported_sizes(size, channels):
     g = dcgan_generator(size, channels, latent_dim=16, width=4)
@@ -18,6 +19,7 @@ def test_shapes_for_supported_sizes(size, channels):
     assert d(out).shape == (2, 1)
 
 
+@pytest.mark.single_backend
 @pytest.mark.parametrize("size", [30, 9, 3, 100])
 def test_unsupported_sizes_say_what_works(size):
     with pytest.raises(ValueError, match=r"b \* 2\*\*k"):
@@ -26,8 +28,7 @@ def test_unsupported_sizes_say_what_works(size):
 
 def kinds(model):
     return [type(layer).__name__ for layer in model.layers]
-
-
+@pytest.mark.single_backend
 def test_follows_the_dcgan_rules():
     g = dcgan_generator(64, 3, latent_dim=100)
     d = dcgan_discriminator(64, 3)
@@ -44,8 +45,7 @@ def test_follows_the_dcgan_rules():
     assert kinds(d)[1:4] == ["Conv2D", "LeakyReLU", "Conv2D"]
     assert sum(isinstance(l, layers.BatchNormalization) for l in d.layers) == 3
     assert all(l.negative_slope == pytest.approx(0.2) for l in d.layers if isinstance(l, layers.LeakyReLU))
-
-
+@pytest.mark.single_backend
 def test_matches_the_pytorch_reference_parameter_count():
     # torch_dcgan.py at 64x64 (nz=100, ngf=ndf=64, no biases): G 3,576,704 / D 2,765,568 params
     # (BatchNorm's 2 learned vectors per layer; Keras also keeps 2 moving ones).
@@ -53,14 +53,12 @@ def test_matches_the_pytorch_reference_parameter_count():
     d = dcgan_discriminator(64, 3, width=64)
     assert sum(int(np.prod(w.shape)) for w in g.trainable_weights) == 3_576_704
     assert sum(int(np.prod(w.shape)) for w in d.trainable_weights) == 2_765_568
-
-
+@pytest.mark.single_backend
 def test_width_parameters():
     narrow = dcgan_generator(32, 3, 16, width=8)
     wide = dcgan_generator(32, 3, 16, width=16)
     assert wide.count_params() > 3 * narrow.count_params()
-
-
+@pytest.mark.single_backend
 def test_dcgan_config_round_trip():
     gan = kg.DCGAN(image_size=32, channels=1, latent_dim=12, generator_width=4, discriminator_width=6, seed=7)
     config = gan.get_config()
@@ -70,8 +68,7 @@ def test_dcgan_config_round_trip():
     # A GAN-level config (with explicit networks) also loads as a DCGAN.
     generic = kg.GAN.get_config(gan)
     assert kg.DCGAN.from_config(generic).latent_dim == 12
-
-
+@pytest.mark.single_backend
 def test_batchnorm_uses_the_reference_defaults():
     # momentum 0.9 (PyTorch's 0.1): inference-mode samples follow training early on.
     for model in (dcgan_generator(32, 3, 8, 4), dcgan_discriminator(32, 3, 4)):
