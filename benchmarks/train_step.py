@@ -11,8 +11,10 @@ usage:
     python benchmarks/train_step.py ... --torch-reference ../shared/bench/torch_dcgan.py
 
 Prints one line per measurement: `keras-gans backend=.. res=.. batch=.. precision=.. data=.. img/s=..`.
-Synthetic data is a uint8 array fed from the host (scaled to [-1, 1] on the
-device by the trainer); `--data PATH` goes through `kg.data.image_dataset`.
+Both synthetic data (8 random uint8 batches, cycled) and `--data PATH` go
+through `kg.data.image_dataset(..., dtype="uint8")`: tf.data with TensorFlow,
+the NumPy PyDataset without it (`--pipeline`); batches are scaled to [-1, 1]
+on the device by the trainer.
 """
 
 import argparse
@@ -66,24 +68,18 @@ def main(argv=None):
         reuse_fakes=not args.no_reuse_fakes,
     )
     if args.data == "synthetic":
+        # A few distinct random batches, cycled; fed exactly like real data.
         rng = np.random.default_rng(0)
-        # A few distinct batches, cycled: enough to defeat caching, small in memory.
-        n = args.batch * min(8, args.steps + args.warmup)
-        data = rng.integers(0, 256, (n, args.res, args.res, 3), dtype=np.uint8)
-
-        def run(steps):
-            reps = -(-steps * args.batch // n)
-            x = np.concatenate([data] * reps)[: steps * args.batch]
-            return gan.fit(x, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)
-
+        n = args.batch * 8
+        source = rng.integers(0, 256, (n, args.res, args.res, 3), dtype=np.uint8)
     else:
-        # uint8 batches, scaled on the device, as for the synthetic data.
-        ds = kg.data.image_dataset(args.data, image_size=args.res, batch_size=args.batch, seed=0, dtype="uint8", pipeline=args.pipeline)
-        if hasattr(ds, "repeat"):
-            ds = ds.repeat()
+        source = args.data
+    # uint8 batches, scaled to [-1, 1] on the device by the trainer.
+    ds = kg.data.image_dataset(source, image_size=args.res, batch_size=args.batch, seed=0,
+                               dtype="uint8", pipeline=args.pipeline).repeat()
 
-        def run(steps):
-            return gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+    def run(steps):
+        return gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
 
     run(max(args.warmup, args.steps_per_execution))
     start = time.perf_counter()
