@@ -1,0 +1,798 @@
+"""CycleGAN (Zhu et al. 2017): unpaired image-to-image translation.
+
+Two generators translate between domains, G: A -> B and F: B -> A, and two
+discriminators tell real from translated images in each domain. Besides
+the adversarial losses, translating there and back must give the input
+again (the cycle-consistency loss), and a generator fed an image of its
+target domain should leave it unchanged (the identity loss).
+
+The networks follow the paper's code: a ResNet generator with reflection
+padding and instance normalisation, and a 70x70 PatchGAN discriminator,
+trained with least-squares losses, a history pool of 50 generated images
+per domain, Adam(2e-4, beta_1=0.5) and a learning rate that decays linearly
+to zero over the second half of training.
+
+Example:
+
+```python
+import keras_gans as kg
+from keras_gans.models.cyclegan import CycleGAN, TranslationGrid
+
+ds = kg.data.unpaired_dataset("daisy2sunflower/", image_size=128)
+steps = 100 * int(ds.cardinality())
+gan = CycleGAN(image_size=128)
+gan.compile(total_steps=steps)  # linear decay over the second half
+gan.fit(ds, epochs=100)
+sunflowers = gan.translate(daisies_uint8)  # uint8 in, uint8 out
+```
+"""
+
+import numpy as np
+
+import keras
+from keras import layers, ops
+
+from keras_gans import images as image_utils
+from keras_gans import losses as gan_losses
+from keras_gans.callbacks import SampleGrid
+from keras_gans.gan import GAN, OptimizerPair
+from keras_gans.layers import ImagePool, ReflectionPadding2D
+
+# -- networks -----------------------------------------------------------------
+
+
+def _weights():
+    # The paper's code initialises every convolution with N(0, 0.02).
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def _instance_norm(name):
+    # One group per channel is instance normalisation. epsilon as in PyTorch.
+    return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+
+
+def resnet_generator(
+    image_size=128,
+    channels=3,
+    filters=64,
+    num_residual_blocks=None,
+    name="resnet_generator",
+):
+    """CycleGAN's ResNet generator: an image -> an image of the same size.
+
+    `c7s1-64, d128, d256, R256 x n, u128, u64, c7s1-3` in the paper's
+    notation: a 7x7 convolution, two stride-2 downsamplings, `n` residual
+    blocks, two stride-2 upsamplings and a 7x7 convolution to `tanh`, with
+    reflection padding and instance normalisation throughout. Convolutions
+    have no bias: instance normalisation would subtract it again.
+
+    Args:
+        image_size: side of the (square) images; a multiple of 4.
+        channels: image channels, in and out.
+        filters: channels of the first convolution (`ngf`); doubled by each
+            downsampling.
+        num_residual_blocks: residual blocks; default 6 up to 128 px and 9
+            above, as in the paper.
+        name: model name.
+
+    Example:
+
+    >>> g = resnet_generator(128)
+    >>> g.output_shape
+    (None, 128, 128, 3)
+    """
+    if int(image_size) % 4:
+        raise ValueError(f"image_size must be a multiple of 4, got {image_size}.")
+    if num_residual_blocks is None:
+        num_residual_blocks = 6 if image_size <= 128 else 9
+    images = keras.Input((image_size, image_size, channels), name="image")
+    x = ReflectionPadding2D(3, name="g_in_pad")(images)
+    x = layers.Conv2D(filters, 7, use_bias=False, kernel_initializer=_weights(), name="g_in_conv")(x)
+    x = _instance_norm("g_in_norm")(x)
+    x = layers.ReLU(name="g_in_relu")(x)
+    for i in (1, 2):
+        x = layers.Conv2D(
+            filters * 2**i, 3, 2, "same", use_bias=False, kernel_initializer=_weights(),
+            name=f"g_down{i}",
+        )(x)
+        x = _instance_norm(f"g_down{i}_norm")(x)
+        x = layers.ReLU(name=f"g_down{i}_relu")(x)
+    width = filters * 4
+    for i in range(1, num_residual_blocks + 1):
+        skip = x
+        for j in (1, 2):
+            x = ReflectionPadding2D(1, name=f"g_res{i}_pad{j}")(x)
+            x = layers.Conv2D(
+                width, 3, use_bias=False, kernel_initializer=_weights(), name=f"g_res{i}_conv{j}"
+            )(x)
+            x = _instance_norm(f"g_res{i}_norm{j}")(x)
+            if j == 1:
+                x = layers.ReLU(name=f"g_res{i}_relu")(x)
+        x = layers.Add(name=f"g_res{i}_add")([skip, x])
+    for i in (1, 2):
+        x = layers.Conv2DTranspose(
+            width // 2**i, 3, 2, "same", use_bias=False, kernel_initializer=_weights(),
+            name=f"g_up{i}",
+        )(x)
+        x = _instance_norm(f"g_up{i}_norm")(x)
+        x = layers.ReLU(name=f"g_up{i}_relu")(x)
+    x = ReflectionPadding2D(3, name="g_out_pad")(x)
+    x = layers.Conv2D(channels, 7, kernel_initializer=_weights(), name="g_out_conv")(x)
+    outputs = layers.Activation("tanh", dtype="float32", name="g_tanh")(x)
+    return keras.Model(images, outputs, name=name)
+
+
+def patchgan_discriminator(
+    image_size=128, channels=3, filters=64, num_layers=3, name="patchgan_discriminator"
+):
+    """The PatchGAN discriminator: an image -> a map of logits, one per patch.
+
+    With `num_layers=3` each logit sees a 70x70 patch: `C64-C128-C256-C512`
+    (4x4 convolutions, stride 2 except the last, LeakyReLU 0.2, instance
+    normalisation except on the first) and a 4x4 convolution to one channel.
+    Padding 1 on every convolution as in the paper's code, so a 256 px image
+    gives a 30x30 map (128 px: 14x14).
+
+    Args:
+        image_size: side of the input images.
+        channels: image channels.
+        filters: channels of the first convolution (`ndf`), doubled per
+            layer up to 8x.
+        num_layers: stride-2 layers; 3 gives the 70x70 receptive field.
+        name: model name.
+
+    Example:
+
+    >>> d = patchgan_discriminator(256)
+    >>> d.output_shape
+    (None, 30, 30, 1)
+    """
+    images = keras.Input((image_size, image_size, channels), name="image")
+    x = images
+    for i in range(num_layers + 1):
+        stride = 2 if i < num_layers else 1
+        x = layers.ZeroPadding2D(1, name=f"d_pad{i}")(x)
+        x = layers.Conv2D(
+            filters * 2 ** min(i, 3), 4, stride, use_bias=(i == 0),
+            kernel_initializer=_weights(), name=f"d_conv{i}",
+        )(x)
+        if i > 0:
+            x = _instance_norm(f"d_norm{i}")(x)
+        x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
+    x = layers.ZeroPadding2D(1, name="d_score_pad")(x)
+    logits = layers.Conv2D(
+        1, 4, kernel_initializer=_weights(), dtype="float32", name="d_score"
+    )(x)
+    return keras.Model(images, logits, name=name)
+
+
+# -- training schedule and optimizers -----------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant learning rate that then falls linearly to zero.
+
+    CycleGAN keeps the rate for the first half of training and decays it to
+    zero over the second half. Each optimizer evaluates this at its own
+    `iterations`, so a resumed run continues where it stopped.
+
+    Args:
+        initial_learning_rate: the rate before the decay.
+        total_steps: training steps in all (epochs x steps per epoch); the
+            rate reaches zero here.
+        decay_start: the step where the decay begins; default half of
+            `total_steps`.
+
+    Example:
+
+    >>> schedule = LinearDecay(2e-4, total_steps=1000)
+    >>> float(schedule(750))  # halfway through the decay
+    0.0001
+    """
+
+    def __init__(self, initial_learning_rate, total_steps, decay_start=None):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps = int(total_steps)
+        self.decay_start = self.total_steps // 2 if decay_start is None else int(decay_start)
+        if not 0 <= self.decay_start < self.total_steps:
+            raise ValueError(
+                f"Need 0 <= decay_start < total_steps, got {self.decay_start} "
+                f"and {self.total_steps}."
+            )
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        remaining = (self.total_steps - step) / (self.total_steps - self.decay_start)
+        return self.initial_learning_rate * ops.clip(remaining, 0.0, 1.0)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "total_steps": self.total_steps,
+            "decay_start": self.decay_start,
+        }
+
+
+class OptimizerGroup(OptimizerPair):
+    """`OptimizerPair` for any number of optimizers (CycleGAN has four).
+
+    Lists every member's variables so JAX's `fit()` threads all their states
+    through the jitted step; the members save their own variables as
+    attributes of the model, so this holder saves none.
+
+    Args:
+        optimizers: a dict `{name: optimizer}`.
+        name: the holder's name.
+    """
+
+    def __init__(self, optimizers, name="optimizer_group"):
+        # Skips OptimizerPair.__init__, which takes exactly two optimizers.
+        keras.optimizers.Optimizer.__init__(self, learning_rate=0.0, name=name)
+        self.optimizers = dict(optimizers)
+
+    @property
+    def variables(self):
+        return [v for optimizer in self.optimizers.values() for v in optimizer.variables]
+
+    def get_config(self):
+        return {
+            "optimizers": {
+                key: keras.saving.serialize_keras_object(optimizer)
+                for key, optimizer in self.optimizers.items()
+            },
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        optimizers = {
+            key: keras.saving.deserialize_keras_object(optimizer)
+            for key, optimizer in config["optimizers"].items()
+        }
+        return cls(optimizers, name=config.get("name", "optimizer_group"))
+
+
+class _JointUpdate:
+    """Lets `GAN.apply_update` step two networks with their own optimizers.
+
+    The generators share one loss (the cycle loss ties them), so one
+    gradient computation serves both; each optimizer then applies the
+    gradients of its own network. Adam is elementwise, so this equals the
+    paper's single Adam over both networks' parameters.
+    """
+
+    def __init__(self, optimizers, variable_lists):
+        self.optimizers = optimizers
+        self.sizes = [len(variables) for variables in variable_lists]
+
+    def scale_loss(self, loss):
+        return self.optimizers[0].scale_loss(loss)
+
+    def apply(self, grads, variables):
+        start = 0
+        for optimizer, size in zip(self.optimizers, self.sizes):
+            optimizer.apply(grads[start : start + size], variables[start : start + size])
+            start += size
+
+
+def _default_optimizer(learning_rate, total_steps):
+    if total_steps:
+        learning_rate = LinearDecay(learning_rate, total_steps)
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5)
+
+
+def _mean_abs(x, y):
+    return ops.mean(ops.abs(ops.cast(x, "float32") - ops.cast(y, "float32")))
+
+
+def _to_unit_range(images):
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype("float32") / 127.5 - 1.0
+    return images.astype("float32")
+
+
+# -- the model ------------------------------------------------------------------
+
+# keras_gans' least-squares generator loss is LSGAN's 0.5 * (D(G(a)) - 1)^2;
+# the paper's code uses the plain mean squared error (D(G(a)) - 1)^2 and sets
+# the cycle and identity weights against it, so the adversarial terms are
+# doubled to keep its balance.
+_ADVERSARIAL_SCALE = 2.0
+
+_OPTIMIZER_NAMES = ("g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer")
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class CycleGAN(GAN):
+    """Unpaired image-to-image translation between domains A and B.
+
+    Trains on batches `(a_images, b_images)` in [-1, 1] (or uint8), e.g.
+    from `keras_gans.data.unpaired_dataset`. A step updates both
+    discriminators, then both generators, as every `keras_gans.GAN` does.
+
+    Networks: `generator_ab` (G: A -> B), `generator_ba` (F: B -> A),
+    `discriminator_a` (real A vs F(b)) and `discriminator_b` (real B vs
+    G(a)). Metrics: `g_ab_loss`, `g_ba_loss` (adversarial losses of G and
+    F), `d_a_loss`, `d_b_loss`, and `cycle_loss`, `identity_loss` (the
+    unweighted L1 terms, summed over both directions; `identity_loss` is 0,
+    and not computed, when `identity_weight=0`).
+
+    Args:
+        image_size: side of the square images; a multiple of 4.
+        channels: image channels of both domains.
+        generator_filters: `ngf` of the ResNet generators.
+        discriminator_filters: `ndf` of the PatchGAN discriminators.
+        num_residual_blocks: generator residual blocks; default 6 up to
+            128 px, 9 above.
+        discriminator_layers: stride-2 layers of the PatchGANs (3: 70x70).
+        cycle_weight: lambda, the weight of the cycle-consistency loss.
+        identity_weight: the weight of the identity loss; default
+            `0.5 * cycle_weight`, as in the paper. 0 disables it.
+        pool_size: generated images kept per domain for the discriminators
+            (`ImagePool`); 0 disables the history.
+        seed: seed of the model's SeedGenerator (pool draws).
+        generator_ab, generator_ba, discriminator_a, discriminator_b: custom
+            networks, replacing the built-in ones.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Example:
+
+    ```python
+    gan = CycleGAN(image_size=128)
+    gan.compile(total_steps=epochs * steps_per_epoch)
+    gan.fit(kg.data.unpaired_dataset("horse2zebra/", image_size=128), epochs=epochs)
+    zebras = gan.translate(horses)                       # A -> B
+    horses_again = gan.translate(zebras, direction="b_to_a")
+    ```
+    """
+
+    def __init__(
+        self,
+        image_size=128,
+        channels=3,
+        generator_filters=64,
+        discriminator_filters=64,
+        num_residual_blocks=None,
+        discriminator_layers=3,
+        cycle_weight=10.0,
+        identity_weight=None,
+        pool_size=50,
+        seed=None,
+        generator_ab=None,
+        generator_ba=None,
+        discriminator_a=None,
+        discriminator_b=None,
+        **kwargs,
+    ):
+        if num_residual_blocks is None:
+            num_residual_blocks = 6 if image_size <= 128 else 9
+
+        def generator(name):
+            return resnet_generator(
+                image_size, channels, generator_filters, num_residual_blocks, name=name
+            )
+
+        def discriminator(name):
+            return patchgan_discriminator(
+                image_size, channels, discriminator_filters, discriminator_layers, name=name
+            )
+
+        generator_ab = _deserialize(generator_ab) or generator("generator_ab")
+        generator_ba = _deserialize(generator_ba) or generator("generator_ba")
+        discriminator_a = _deserialize(discriminator_a) or discriminator("discriminator_a")
+        discriminator_b = _deserialize(discriminator_b) or discriminator("discriminator_b")
+        # GAN keeps one generator and one discriminator: G and D_B. CycleGAN
+        # draws no latent noise, hence latent_dim=0.
+        super().__init__(generator_ab, discriminator_b, latent_dim=0, seed=seed, **kwargs)
+        self.generator_ba = generator_ba
+        self.discriminator_a = discriminator_a
+        for role, net in (("generator_ba", generator_ba), ("discriminator_a", discriminator_a)):
+            if not net.built:
+                raise ValueError(f"The {role} {net.name!r} is not built; give it a keras.Input.")
+        self.image_size = int(image_size)
+        self.channels = int(channels)
+        self.generator_filters = generator_filters
+        self.discriminator_filters = discriminator_filters
+        self.num_residual_blocks = num_residual_blocks
+        self.discriminator_layers = discriminator_layers
+        self.cycle_weight = float(cycle_weight)
+        self.identity_weight = (
+            0.5 * self.cycle_weight if identity_weight is None else float(identity_weight)
+        )
+        self.pool_size = int(pool_size)
+        self.loss_pair = gan_losses.get("least_squares")
+        image_shape = (None, self.image_size, self.image_size, self.channels)
+        self.pool_a = ImagePool(pool_size, name="pool_a")
+        self.pool_b = ImagePool(pool_size, name="pool_b")
+        self.pool_a.build(image_shape)
+        self.pool_b.build(image_shape)
+
+    # The GAN base class calls G `generator` and D_B `discriminator`.
+    @property
+    def generator_ab(self):
+        """G: translates domain A to domain B."""
+        return self.generator
+
+    @property
+    def discriminator_b(self):
+        """D_B: real B images vs G(a)."""
+        return self.discriminator
+
+    # -- compile -------------------------------------------------------------
+
+    def compile(
+        self,
+        g_ab_optimizer=None,
+        g_ba_optimizer=None,
+        d_a_optimizer=None,
+        d_b_optimizer=None,
+        loss="least_squares",
+        learning_rate=2e-4,
+        total_steps=None,
+        jit_compile="auto",
+        run_eagerly=False,
+        steps_per_execution=1,
+        **kwargs,
+    ):
+        """Configure training: four optimizers, one per network.
+
+        Args:
+            g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer: the
+                optimizers of G, F, D_A and D_B (instances, names or
+                configs); four distinct instances. Default
+                `Adam(learning_rate, beta_1=0.5)`, with `LinearDecay` when
+                `total_steps` is given.
+            loss: the adversarial loss pair; the paper's "least_squares".
+            learning_rate: the default optimizers' initial rate.
+            total_steps: steps of the whole run (epochs x steps per epoch):
+                the default optimizers then decay linearly to zero over the
+                second half. None keeps the rate constant.
+            jit_compile, run_eagerly, steps_per_execution: as in
+                `keras_gans.GAN.compile`.
+        """
+        if kwargs.get("optimizer") is not None or kwargs.get("d_optimizer") is not None:
+            raise ValueError(
+                "CycleGAN.compile takes g_ab_optimizer, g_ba_optimizer, "
+                "d_a_optimizer and d_b_optimizer."
+            )
+        for key in ("optimizer", "d_optimizer", "g_optimizer", "d_steps", "g_steps"):
+            kwargs.pop(key, None)
+        given = (g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer)
+        optimizers = [
+            keras.optimizers.get(o) if o is not None else _default_optimizer(learning_rate, total_steps)
+            for o in given
+        ]
+        if len({id(o) for o in optimizers}) < 4:
+            raise ValueError("The four CycleGAN optimizers must be distinct instances.")
+        if any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers) or (
+            keras.config.dtype_policy().name == "mixed_float16"
+        ):
+            raise ValueError(
+                "CycleGAN does not support float16 loss scaling; use float32 or "
+                "mixed_bfloat16."
+            )
+        for key, optimizer in zip(_OPTIMIZER_NAMES, optimizers):
+            setattr(self, key, optimizer)
+        self.loss_pair = gan_losses.get(loss)
+        self.d_steps = self.g_steps = 1
+        self._requested_jit_compile = jit_compile
+        if jit_compile == "auto" and not run_eagerly:
+            jit_compile = self._auto_jit_compile()
+        keras.Model.compile(
+            self,
+            optimizer=OptimizerGroup(dict(zip(_OPTIMIZER_NAMES, optimizers)), "cyclegan_optimizers"),
+            jit_compile=jit_compile,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            auto_scale_loss=False,
+            **kwargs,
+        )
+        # Build optimizer state eagerly, before a traced step or load_model.
+        for optimizer, network in zip(optimizers, self._networks()):
+            optimizer.build(network.trainable_variables)
+        self.optimizer.built = True
+        self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names()]
+
+    def _networks(self):
+        """G, F, D_A, D_B: in the order of `_OPTIMIZER_NAMES`."""
+        return (self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        config = {
+            key: keras.saving.serialize_keras_object(getattr(self, key)) for key in _OPTIMIZER_NAMES
+        }
+        config.update(
+            loss=self.loss_pair.name,
+            jit_compile=self._requested_jit_compile,
+            run_eagerly=self.run_eagerly,
+            steps_per_execution=self.steps_per_execution,
+        )
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in _OPTIMIZER_NAMES:
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    @property
+    def generator_variables(self):
+        return self.generator_ab.trainable_variables + self.generator_ba.trainable_variables
+
+    @property
+    def discriminator_variables(self):
+        return self.discriminator_a.trainable_variables + self.discriminator_b.trainable_variables
+
+    def metric_names(self):
+        return ["g_ab_loss", "g_ba_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss"]
+
+    # -- data ----------------------------------------------------------------
+
+    def unpack_batch(self, data):
+        """A batch is `(a_images, b_images)`; uint8 is scaled to [-1, 1]."""
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise ValueError(
+                "CycleGAN trains on (a_images, b_images) batches, e.g. from "
+                "keras_gans.data.unpaired_dataset(a, b)."
+            )
+        out = []
+        for images in data:
+            if keras.backend.standardize_dtype(images.dtype) == "uint8":
+                images = ops.cast(images, "float32") / 127.5 - 1.0
+            out.append(images)
+        return tuple(out)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after checking that the data holds two domains
+        of images of the model's size (a mistake should not surface as a
+        shape error deep in a traced step)."""
+        self._check_training_data(x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def _check_training_data(self, x, y):
+        expected = (self.image_size, self.image_size, self.channels)
+        if x is not None and hasattr(x, "element_spec"):  # a tf.data.Dataset
+            spec = x.element_spec
+            if not isinstance(spec, tuple) or len(spec) != 2:
+                raise ValueError(
+                    "CycleGAN.fit needs a dataset of (a_images, b_images) pairs "
+                    f"(both domains); got elements {spec}. Use "
+                    "keras_gans.data.unpaired_dataset(a, b)."
+                )
+            shapes = [tuple(s.shape[-3:]) for s in spec]
+        elif isinstance(x, np.ndarray) or (x is not None and hasattr(x, "shape")):
+            if y is None:
+                raise ValueError(
+                    "CycleGAN.fit needs images of both domains: fit(a_images, b_images)."
+                )
+            shapes = [tuple(np.shape(x)[-3:]), tuple(np.shape(y)[-3:])]
+        else:
+            return  # Generators and PyDatasets are checked at the first step.
+        for name, shape in zip("AB", shapes):
+            if tuple(shape) != expected:
+                raise ValueError(
+                    f"Domain {name} images have shape {shape}; this CycleGAN "
+                    f"takes {expected} (image_size={self.image_size})."
+                )
+
+    # -- losses --------------------------------------------------------------
+
+    def discriminator_loss(self, real_a, real_b, training=True):
+        """Both discriminators' losses, on real images and on translated
+        images drawn through the history pools. Returns `(loss, logs)`."""
+        fake_b = ops.stop_gradient(self.generator_ab(real_a, training=training))
+        fake_a = ops.stop_gradient(self.generator_ba(real_b, training=training))
+        if training:
+            fake_a = self.pool_a(fake_a, seed=self.seed_generator)
+            fake_b = self.pool_b(fake_b, seed=self.seed_generator)
+        d_a_loss = self.loss_pair.discriminator(
+            self.discriminator_a(real_a, training=training),
+            self.discriminator_a(fake_a, training=training),
+        )
+        d_b_loss = self.loss_pair.discriminator(
+            self.discriminator_b(real_b, training=training),
+            self.discriminator_b(fake_b, training=training),
+        )
+        return d_a_loss + d_b_loss, {"d_a_loss": d_a_loss, "d_b_loss": d_b_loss}
+
+    def generator_loss(self, real_a, real_b, training=True):
+        """Both generators' objective: adversarial + lambda * cycle +
+        identity_weight * identity. Returns `(loss, logs)`.
+
+        Unlike `GAN.generator_loss(batch_size, conditions)`, it needs the
+        real images of both domains: they are what the cycles reconstruct.
+        """
+        fake_b = self.generator_ab(real_a, training=training)
+        fake_a = self.generator_ba(real_b, training=training)
+        g_ab_loss = _ADVERSARIAL_SCALE * self.loss_pair.generator(
+            self.discriminator_b(fake_b, training=training)
+        )
+        g_ba_loss = _ADVERSARIAL_SCALE * self.loss_pair.generator(
+            self.discriminator_a(fake_a, training=training)
+        )
+        cycle_loss = _mean_abs(self.generator_ba(fake_b, training=training), real_a) + _mean_abs(
+            self.generator_ab(fake_a, training=training), real_b
+        )
+        loss = g_ab_loss + g_ba_loss + self.cycle_weight * cycle_loss
+        if self.identity_weight:
+            identity_loss = _mean_abs(self.generator_ab(real_b, training=training), real_b) + (
+                _mean_abs(self.generator_ba(real_a, training=training), real_a)
+            )
+            loss = loss + self.identity_weight * identity_loss
+        else:  # Skipped, not just weighted by zero: it costs two generator passes.
+            identity_loss = ops.zeros((), "float32")
+        logs = {
+            "g_ab_loss": g_ab_loss,
+            "g_ba_loss": g_ba_loss,
+            "cycle_loss": cycle_loss,
+            "identity_loss": identity_loss,
+        }
+        return loss, logs
+
+    # -- the step: discriminators, then generators ----------------------------
+
+    def gan_train_step(self, data):
+        """`GAN.gan_train_step` with two networks per phase. Each phase takes
+        one gradient of the phase's joint loss; `_JointUpdate` hands each
+        network's gradients to that network's optimizer."""
+        real_a, real_b = self.unpack_batch(data)
+        discriminators = _JointUpdate(
+            [self.d_a_optimizer, self.d_b_optimizer],
+            [self.discriminator_a.trainable_variables, self.discriminator_b.trainable_variables],
+        )
+        generators = _JointUpdate(
+            [self.g_ab_optimizer, self.g_ba_optimizer],
+            [self.generator_ab.trainable_variables, self.generator_ba.trainable_variables],
+        )
+        logs = self.apply_update(
+            discriminators,
+            self.discriminator_variables,
+            lambda: self.discriminator_loss(real_a, real_b, training=True),
+        )
+        logs.update(
+            self.apply_update(
+                generators,
+                self.generator_variables,
+                lambda: self.generator_loss(real_a, real_b, training=True),
+            )
+        )
+        return self._update_trackers(logs)
+
+    def gan_test_step(self, data):
+        real_a, real_b = self.unpack_batch(data)
+        _, logs = self.discriminator_loss(real_a, real_b, training=False)
+        logs.update(self.generator_loss(real_a, real_b, training=False)[1])
+        return self._update_trackers(logs)
+
+    # -- inference -----------------------------------------------------------
+
+    def translate(self, images, direction="a_to_b", batch_size=16):
+        """Translate images between the domains.
+
+        Args:
+            images: `(n, H, W, C)` or one `(H, W, C)` image, at the model's
+                size; uint8 (0..255) or float in [-1, 1].
+            direction: "a_to_b" (G) or "b_to_a" (F).
+            batch_size: images per generator call.
+
+        Returns:
+            NumPy images of the input's shape and kind: uint8 for uint8
+            input, float32 in [-1, 1] otherwise.
+        """
+        generators = {"a_to_b": self.generator_ab, "b_to_a": self.generator_ba}
+        if direction not in generators:
+            raise ValueError(f"direction must be 'a_to_b' or 'b_to_a', got {direction!r}.")
+        images = np.asarray(images)
+        single = images.ndim == 3
+        batch = images[None] if single else images
+        expected = (self.image_size, self.image_size, self.channels)
+        if batch.ndim != 4 or batch.shape[1:] != expected:
+            raise ValueError(f"Expected images of shape (n, *{expected}), got {images.shape}.")
+        x = _to_unit_range(batch)
+        out = np.concatenate(
+            [
+                ops.convert_to_numpy(generators[direction](x[i : i + batch_size], training=False))
+                for i in range(0, len(x), batch_size)
+            ]
+        ).astype("float32")
+        if images.dtype == np.uint8:
+            out = image_utils.to_uint8(out)
+        return out[0] if single else out
+
+    def call(self, inputs, training=False):
+        """G(inputs): what `predict` runs."""
+        return self.generator_ab(inputs, training=training)
+
+    def generate(self, *args, **kwargs):
+        raise NotImplementedError(
+            "CycleGAN translates images rather than sampling them: use "
+            "translate(images, direction='a_to_b' or 'b_to_a')."
+        )
+
+    def grid_inputs(self, num_samples, seed=0):
+        raise ValueError(
+            "A CycleGAN grid needs test images of both domains: use "
+            "TranslationGrid(directory, images_a, images_b) instead of SampleGrid."
+        )
+
+    def grid_images(self, inputs):
+        """Rows `a, G(a), F(G(a))` for each test image of A, then
+        `b, F(b), G(F(b))` for each of B; 3 columns."""
+        images_a, images_b = (_to_unit_range(x) for x in inputs)
+        fake_b = self.translate(images_a, "a_to_b")
+        fake_a = self.translate(images_b, "b_to_a")
+        rows = [np.stack([images_a, fake_b, self.translate(fake_b, "b_to_a")], axis=1)]
+        rows.append(np.stack([images_b, fake_a, self.translate(fake_a, "a_to_b")], axis=1))
+        grid = np.concatenate(rows).reshape(-1, *images_a.shape[1:])
+        return grid, 3
+
+    # -- serialization -------------------------------------------------------
+
+    def get_config(self):
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "generator_filters": self.generator_filters,
+            "discriminator_filters": self.discriminator_filters,
+            "num_residual_blocks": self.num_residual_blocks,
+            "discriminator_layers": self.discriminator_layers,
+            "cycle_weight": self.cycle_weight,
+            "identity_weight": self.identity_weight,
+            "pool_size": self.pool_size,
+            "seed": self.seed,
+        }
+        # The networks too, so that custom ones come back.
+        for key, network in zip(
+            ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b"), self._networks()
+        ):
+            config[key] = keras.saving.serialize_keras_object(network)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _deserialize(network):
+    if isinstance(network, dict):
+        return keras.saving.deserialize_keras_object(network)
+    return network
+
+
+class TranslationGrid(SampleGrid):
+    """Save a PNG grid of translations of fixed test images every n epochs.
+
+    Each row is `a, G(a), F(G(a))` for a test image of domain A, then
+    `b, F(b), G(F(b))` for one of B: translation and reconstruction side by
+    side. Files are `epoch_0001.png`, ... and `final.png`, as `SampleGrid`.
+
+    Args:
+        directory: folder for the PNG files (created if missing).
+        images_a: test images of domain A, `(n, H, W, C)` uint8 or [-1, 1].
+        images_b: test images of domain B.
+        every_n_epochs: save every n-th epoch.
+
+    Example:
+
+    ```python
+    test = kg.data.unpaired_dataset("daisy2sunflower/", image_size=128,
+                                    batch_size=4, training=False)
+    a, b = next(iter(test))
+    gan.fit(ds, epochs=100, callbacks=[TranslationGrid("runs/x/grids", a, b)])
+    ```
+    """
+
+    def __init__(self, directory, images_a, images_b, every_n_epochs=1):
+        images_a = _to_unit_range(keras.ops.convert_to_numpy(images_a))
+        images_b = _to_unit_range(keras.ops.convert_to_numpy(images_b))
+        super().__init__(
+            directory, every_n_epochs, num_samples=3 * (len(images_a) + len(images_b)), ncols=3
+        )
+        self._inputs = (images_a, images_b)
