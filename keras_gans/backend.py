@@ -20,6 +20,11 @@ that code the three things backends do differently:
   read the updated values out. This is what lets one `train_step` serve all
   three backends, with both optimizers' state carried (not captured as
   constants) through jit.
+- `apply_gradients(optimizer, grads, variables)`: `optimizer.apply`, except
+  a float16 `LossScaleOptimizer` on JAX, applied functionally.
+- `replica_info()` and `scale_loss_for_replicas(loss)`: the `tf.distribute`
+  replica running the step, and the 1/replicas loss scaling that makes the
+  optimizers' SUM all-reduce give the global batch's mean gradient.
 """
 
 import keras
@@ -244,6 +249,59 @@ def input_gradients(fn, inputs):
 
         return jax.grad(total)(inputs)
     raise NotImplementedError(f"No input gradients on the {BACKEND!r} backend.")
+
+
+def apply_gradients(optimizer, grads, variables):
+    """`optimizer.apply(grads, variables)`, for variables that `optimizer`
+    was built on.
+
+    On JAX a `LossScaleOptimizer` is applied through its functional
+    `stateless_apply`: its stateful `apply` assigns variables inside
+    `lax.cond` branches, which leaks tracers from a traced step.
+    """
+    if BACKEND == "jax" and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        variables = list(variables)
+        if [id(v) for v in variables] != [id(v) for v in optimizer._trainable_variables]:
+            raise ValueError(
+                "A LossScaleOptimizer on JAX must update exactly the variables "
+                "it was built on, in the same order."
+            )
+        optimizer_variables = list(optimizer.variables)
+        new_values, new_optimizer_values = optimizer.stateless_apply(
+            [v.value for v in optimizer_variables], list(grads), [v.value for v in variables]
+        )
+        _write_back(variables, new_values)
+        _write_back(optimizer_variables, new_optimizer_values)
+        return
+    optimizer.apply(grads, variables)
+
+
+def replica_info():
+    """`(replica_id, num_replicas)` of the `tf.distribute` replica running
+    this code; `(0, 1)` outside a multi-replica strategy and on JAX/torch
+    (JAX's `DataParallel` runs one global program, with no replicas in it)."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            return context.replica_id_in_sync_group, context.num_replicas_in_sync
+    return 0, 1
+
+
+def scale_loss_for_replicas(loss):
+    """Divide a per-replica loss by the number of `tf.distribute` replicas.
+
+    Keras' TensorFlow optimizers all-reduce gradients with SUM across
+    replicas; a loss averaged over the replica's share of the batch, divided
+    by the number of replicas, makes the sum the gradient of the global
+    batch's mean loss (what Keras' own `train_step` does). A no-op on one
+    replica.
+    """
+    _, num_replicas = replica_info()
+    if num_replicas > 1:
+        loss = loss * ops.cast(1.0 / num_replicas, loss.dtype)
+    return loss
 
 
 def stateless_step(model, step_fn, state, data, groups):

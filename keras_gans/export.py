@@ -11,9 +11,10 @@ holding `saved_model.pb` and `variables/`. Signatures:
   same images.
 
 The generator is wrapped with `ExportArchive.track_and_add_endpoint`, which
-works from the TensorFlow, JAX (via jax2tf) backends alike; the uint8
-conversion and noise are TensorFlow ops around it, so the SavedModel is
-self-contained and callable with TensorFlow alone.
+works from the TensorFlow and JAX (via jax2tf) backends alike, not from
+torch (see `_check_backend`); the uint8 conversion and noise are
+TensorFlow ops around it, so the SavedModel is self-contained and callable
+with TensorFlow alone.
 """
 
 import os
@@ -30,6 +31,22 @@ def _tf():
             "whatever the Keras backend."
         ) from e
     return tf
+
+
+def _check_backend():
+    """Fail early and clearly on torch.
+
+    Keras exports torch models via `torch.export` and torch_xla (StableHLO);
+    with Keras 3.15 and torch 2.x `torch.export` already rejects a
+    Functional model's input structure, and torch_xla is rarely installed.
+    """
+    if keras.backend.backend() == "torch":
+        raise RuntimeError(
+            "export_generator does not support the torch backend (Keras' torch "
+            "SavedModel export needs torch.export + torch_xla and fails on "
+            "Keras models' inputs). Save the GAN (`gan.save('gan.keras')`), then "
+            "load and export it with KERAS_BACKEND=tensorflow (or jax)."
+        )
 
 
 def _check_version_dir(path):
@@ -71,6 +88,7 @@ def export_generator(gan, path, overwrite=True, verbose=False):
     ```
     """
     tf = _tf()
+    _check_backend()
     path = _check_version_dir(path)
     if os.path.exists(path) and os.listdir(path) and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")

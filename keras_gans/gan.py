@@ -324,8 +324,18 @@ class GAN(keras.Model):
         return data, conditions
 
     def sample_noise(self, batch_size):
-        """Latent vectors for one batch, from the model's SeedGenerator."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        """Latent vectors for one batch, from the model's SeedGenerator.
+
+        Under a `tf.distribute` strategy every replica reads the same seed,
+        so each draws the global batch's noise and keeps its own rows:
+        replicas get distinct noise, the same as one device would draw.
+        """
+        replica, num_replicas = gan_backend.replica_info()
+        shape = (batch_size * num_replicas, self.latent_dim)
+        z = keras.random.normal(shape, seed=self.seed_generator)
+        if num_replicas > 1:
+            z = ops.slice(z, (replica * batch_size, 0), (batch_size, self.latent_dim))
+        return z
 
     def fake_conditions(self, conditions, batch_size):
         """Conditions to generate fakes with; unconditional models use None."""
@@ -388,10 +398,10 @@ class GAN(keras.Model):
 
         def scaled_loss():
             loss, logs = loss_fn()
-            return optimizer.scale_loss(loss), logs
+            return optimizer.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
 
         _, logs, grads = gan_backend.value_and_grad(scaled_loss, variables)
-        optimizer.apply(grads, variables)
+        gan_backend.apply_gradients(optimizer, grads, variables)
         return logs
 
     def apply_generator_update(self, fake, fake_conditions, pullback):
@@ -400,10 +410,13 @@ class GAN(keras.Model):
 
         def scaled_loss(images):
             loss, logs = self.generator_loss(images, fake_conditions, training=True)
+            loss = gan_backend.scale_loss_for_replicas(loss)
             return self.g_optimizer.scale_loss(loss), logs
 
         _, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
-        self.g_optimizer.apply(pullback(fake_grads), self.generator_variables)
+        gan_backend.apply_gradients(
+            self.g_optimizer, pullback(fake_grads), self.generator_variables
+        )
         return logs
 
     def gan_train_step(self, data):

@@ -43,7 +43,7 @@ def mlp_generator(
         x = layers.LeakyReLU(0.2, name=f"g_lrelu{i}")(x)
     x = layers.Dense(math.prod(data_shape), name="g_out")(x)
     x = layers.Activation(output_activation or "linear", dtype="float32", name="g_activation")(x)
-    out = layers.Reshape(data_shape, name="g_reshape")(x)
+    out = layers.Reshape(data_shape, dtype="float32", name="g_reshape")(x)
     return keras.Model(z, out, name=name)
 
 
