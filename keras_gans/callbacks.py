@@ -1,6 +1,9 @@
-"""Callbacks that show training: sample grids and loss curves."""
+"""Callbacks that show training: sample grids, loss curves and FID/KID."""
 
 import os
+import sys
+
+import numpy as np
 
 import keras
 
@@ -110,3 +113,333 @@ class LossPlot(keras.callbacks.Callback):
             os.makedirs(directory, exist_ok=True)
         fig.savefig(self.path)
         plt.close(fig)
+
+
+# -- FID during training --------------------------------------------------------
+
+
+_SKIPPED_MODES = ("omit", "nan", "last")
+
+
+def _has_layer(model, name):
+    try:
+        model.get_layer(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _output_is_softmax(model):
+    """Whether the model's (single) output is softmax probabilities."""
+    if len(model.outputs) != 1:
+        return False
+    layer = model.outputs[0]._keras_history.operation
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) == "softmax"
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class _LogProbabilities(keras.layers.Layer):
+    """log(p): logits whose softmax is `p` again, for the Inception Score."""
+
+    def call(self, probabilities):
+        return keras.ops.log(keras.ops.maximum(probabilities, 1e-12))
+
+
+def resolve_extractor(extractor=None, layer=None, logits=False, logits_layer=None, batch_size=64):
+    """A `keras_gans.metrics.FeatureExtractor` from what a user names.
+
+    Args:
+        extractor: `None` or `"inception"` (InceptionV3 pool3, ImageNet
+            weights; raises `WeightsUnavailableError` offline), the path of a
+            `.keras` classifier (e.g. `evaluators/mnist.keras`), a
+            `keras.Model`, or a `FeatureExtractor` (returned as it is).
+        layer: the feature layer of a `.keras` model / `keras.Model`; default
+            its layer named "features" if it has one, else its output.
+        logits: also expose class logits (for the Inception Score).
+        logits_layer: the layer giving them; default the layer named
+            "logits", else the model's output (a softmax output is turned
+            into log-probabilities, which are logits of the same softmax).
+        batch_size: images per forward pass.
+    """
+    from keras_gans import metrics
+
+    if isinstance(extractor, metrics.FeatureExtractor):
+        return extractor
+    if extractor is None or (isinstance(extractor, str) and extractor.lower() == "inception"):
+        return metrics.InceptionFeatureExtractor(logits=logits, batch_size=batch_size)
+    if isinstance(extractor, (str, os.PathLike)):
+        path = os.fspath(extractor)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Feature extractor model not found: {path!r}")
+        if not path.endswith(".keras"):
+            raise ValueError(f"Expected 'inception' or a .keras model file as extractor; got {path!r}.")
+        model = keras.saving.load_model(path, compile=False)
+    elif isinstance(extractor, keras.Model):
+        model = extractor
+    else:
+        raise TypeError(
+            "extractor must be None, 'inception', a .keras path, a keras.Model or a "
+            f"FeatureExtractor; got {type(extractor).__name__}."
+        )
+    if layer is None and _has_layer(model, "features"):
+        layer = "features"
+    if logits and logits_layer is None:
+        if _has_layer(model, "logits"):
+            logits_layer = "logits"
+        elif len(model.outputs) != 1:
+            raise ValueError("The extractor model has several outputs; name its logits layer.")
+        elif _output_is_softmax(model):
+            if layer is None:
+                raise ValueError("Name the feature `layer` of a softmax classifier.")
+            log_p = _LogProbabilities(name="log_probabilities")(model.outputs[0])
+            model = keras.Model(model.inputs, [model.outputs[0], log_p], name=model.name)
+            logits_layer = "log_probabilities"
+        else:
+            logits_layer = model.outputs[0]._keras_history.operation.name
+    return metrics.FeatureExtractor(
+        model, layer=layer, logits_layer=logits_layer if logits else None, batch_size=batch_size
+    )
+
+
+class FIDCallback(keras.callbacks.Callback):
+    """Log the FID (and KID) of the generator every `every_n_epochs` epochs.
+
+    At the end of an evaluated epoch, `num_samples` images are generated
+    (from fixed, seeded latent vectors, so successive values differ only
+    because the weights did; the model's own noise stream is not touched)
+    and compared with the real data in the extractor's feature space. The
+    values are written into the epoch's `logs` as `fid` (and `kid`,
+    `kid_std`), so they appear in the progress bar and in the `History`
+    that `fit` returns.
+
+    Real-data statistics are computed once, at the start of training, and
+    reused for every evaluation (and across `fit` calls); with `cache_dir`
+    they are also cached on disk via `keras_gans.metrics.real_statistics`.
+
+    Conditional models (with `num_classes`) get labels drawn uniformly from
+    `seed`. CycleGANs, which translate rather than sample, are not supported.
+
+    Skipped epochs: by default (`skipped="omit"`) an epoch that is not
+    evaluated has no `fid` key, so `history.history["fid"]` holds one value
+    per *evaluated* epoch (this callback's `history` dict pairs them with
+    their epochs). `skipped="nan"` logs NaN instead and `"last"` repeats the
+    latest value, which keeps one value per epoch; choose one of these with
+    `CSVLogger` and `every_n_epochs > 1`, because `CSVLogger` fixes its
+    columns at the first epoch (and `"last"` for `EarlyStopping` /
+    `ModelCheckpoint` monitoring "fid", which warn on epochs without it;
+    their patience then counts epochs, not evaluations).
+
+    Callback order: Keras runs callbacks in list order and adds `History`
+    and the progress bar after yours, so those always see `fid`. Other
+    callbacks that read it (`CSVLogger`, `EarlyStopping(monitor="fid")`,
+    `ModelCheckpoint(monitor="fid")`, `LossPlot`) must come *after* the
+    `FIDCallback` in the list.
+
+    Args:
+        real_data: real images: an array (uint8 0..255 or float in
+            [-1, 1]), an image folder, a `tf.data.Dataset` (e.g. the
+            training data; `(images, labels)` elements are fine), or
+            precomputed `FeatureStatistics` / their `.npz` path.
+        every_n_epochs: evaluate after every n-th epoch.
+        num_samples: generated images per evaluation.
+        extractor: `None` or `"inception"` (InceptionV3, ImageNet weights,
+            which need a download once), a `.keras` classifier path (its
+            "features" layer, e.g. `evaluators/mnist.keras`), a
+            `keras.Model`, or a `keras_gans.metrics.FeatureExtractor`.
+        kid: also log the Kernel Inception Distance (`kid`, `kid_std`).
+        batch_size: generation and feature-extraction batch size.
+        cache_dir: directory for cached real statistics (`None`: in memory
+            only).
+        seed: seed of the latent vectors, labels and KID subsets.
+        verbose: "auto" (default): a progress bar over the sampling batches
+            on a terminal (1), one summary line per evaluation otherwise
+            (2, so that log files get no per-batch lines); 0 is silent.
+        max_real_samples: use at most this many real images; required for
+            an infinite (repeated) dataset.
+        dataset_id: names `real_data` for the disk cache when it is a
+            dataset (datasets cannot be fingerprinted).
+        skipped: what epochs that are not evaluated log: "omit", "nan" or
+            "last" (see above).
+        metric_options: per-metric keyword arguments for
+            `keras_gans.metrics.evaluate`, e.g. `{"kid": {"subset_size": 500}}`.
+
+    Raises:
+        WeightsUnavailableError: (at construction) the InceptionV3 weights
+            are not available, e.g. offline; pass a `.keras` extractor.
+
+    Example:
+
+    ```python
+    fid = kg.callbacks.FIDCallback(x_test, every_n_epochs=5, num_samples=5000,
+                                   extractor="evaluators/mnist.keras", kid=True)
+    history = gan.fit(ds, epochs=20,
+                      callbacks=[fid, keras.callbacks.CSVLogger("log.csv")])
+    history.history["fid"]     # one value per evaluated epoch (5, 10, 15, 20)
+    fid.history                # {"epoch": [5, 10, 15, 20], "fid": [...], ...}
+    ```
+    """
+
+    def __init__(
+        self,
+        real_data,
+        every_n_epochs=1,
+        num_samples=5000,
+        extractor=None,
+        kid=False,
+        batch_size=64,
+        cache_dir=None,
+        seed=0,
+        verbose="auto",
+        max_real_samples=None,
+        dataset_id=None,
+        skipped="omit",
+        metric_options=None,
+    ):
+        super().__init__()
+        if int(every_n_epochs) < 1:
+            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}.")
+        if int(num_samples) < 2:
+            raise ValueError(f"num_samples must be >= 2, got {num_samples}.")
+        if skipped not in _SKIPPED_MODES:
+            raise ValueError(f"skipped must be one of {_SKIPPED_MODES}, got {skipped!r}.")
+        if real_data is None:
+            raise ValueError("FIDCallback needs `real_data`.")
+        self.real_data = real_data
+        self.every_n_epochs = int(every_n_epochs)
+        self.num_samples = int(num_samples)
+        self.kid = bool(kid)
+        self.batch_size = int(batch_size)
+        self.cache_dir = cache_dir
+        self.seed = int(seed)
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
+        self.verbose = int(verbose)
+        self.max_real_samples = max_real_samples
+        self.dataset_id = dataset_id
+        self.skipped = skipped
+        self.metric_options = metric_options
+        # Resolved now, so that a missing model or offline weights fail
+        # before training starts rather than after the first epoch.
+        self.extractor = resolve_extractor(extractor, batch_size=self.batch_size)
+        self.metrics = ("fid", "kid") if self.kid else ("fid",)
+        self.real_statistics = None
+        self.history = {}
+        self._inputs = None
+
+    # -- real statistics, once ------------------------------------------------
+
+    def _check_finite(self, data):
+        cardinality = getattr(data, "cardinality", None)
+        if self.max_real_samples is None and callable(cardinality) and hasattr(data, "element_spec"):
+            if int(cardinality()) == -1:  # tf.data.INFINITE_CARDINALITY
+                raise ValueError(
+                    "FIDCallback: real_data is an infinite (repeated) dataset; pass "
+                    "max_real_samples=N (or the dataset before .repeat())."
+                )
+
+    def compute_real_statistics(self):
+        """Real-data feature statistics (computed on the first call only)."""
+        if self.real_statistics is None:
+            from keras_gans.metrics import real_statistics
+
+            self._check_finite(self.real_data)
+            if self.verbose:
+                print("FIDCallback: computing real-data feature statistics", flush=True)
+            self.real_statistics = real_statistics(
+                self.real_data,
+                self.extractor,
+                cache_dir=self.cache_dir,
+                max_samples=self.max_real_samples,
+                keep_features=10_000 if self.kid else 0,
+                dataset_id=self.dataset_id,
+                batch_size=self.batch_size,
+                seed=self.seed,
+            )
+        return self.real_statistics
+
+    def set_model(self, model):
+        super().set_model(model)
+        self._inputs = None  # latents (and labels) are drawn for this model
+
+    def on_train_begin(self, logs=None):
+        latent_dim = getattr(self.model, "latent_dim", None)
+        if not latent_dim or not hasattr(self.model, "generate"):
+            raise ValueError(
+                f"FIDCallback samples with generate(); {type(self.model).__name__} "
+                "draws no latent vectors (CycleGAN translates: evaluate "
+                "translate(images) with keras_gans.metrics.evaluate instead)."
+            )
+        self.compute_real_statistics()
+
+    # -- generated images -----------------------------------------------------
+
+    def _latents(self):
+        # Fixed inputs: drawn once, with NumPy, so the model's SeedGenerator
+        # (the training noise) is left alone.
+        if self._inputs is None:
+            rng = np.random.default_rng(self.seed)
+            z = rng.standard_normal((self.num_samples, int(self.model.latent_dim))).astype("float32")
+            labels = None
+            num_classes = getattr(self.model, "num_classes", None)
+            if num_classes is not None:
+                labels = rng.integers(0, int(num_classes), self.num_samples).astype("int32")
+            self._inputs = (z, labels)
+        return self._inputs
+
+    def _sampler(self, progbar):
+        z, labels = self._latents()
+        position = 0
+
+        def sample(n):
+            nonlocal position
+            zs = z[position : position + n]
+            if labels is None:
+                images = self.model.generate(z=zs, batch_size=self.batch_size)
+            else:
+                images = self.model.generate(
+                    labels=labels[position : position + n], z=zs, batch_size=self.batch_size
+                )
+            position += len(zs)
+            if progbar is not None:
+                progbar.update(position)
+            return images
+
+        return sample
+
+    def evaluate(self):
+        """FID (and KID) of the model's current generator; a dict of floats."""
+        from keras_gans.metrics import evaluate
+
+        real = self.compute_real_statistics()
+        progbar = None
+        if self.verbose:
+            progbar = keras.utils.Progbar(self.num_samples, verbose=self.verbose, unit_name="image")
+        return evaluate(
+            self._sampler(progbar),
+            real,
+            self.extractor,
+            metrics=self.metrics,
+            num_samples=self.num_samples,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            keep_features=10_000 if self.kid else 0,
+            metric_options=self.metric_options,
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            logs = {}
+        keys = ("fid", "kid", "kid_std") if self.kid else ("fid",)
+        if (epoch + 1) % self.every_n_epochs == 0:
+            results = self.evaluate()
+            self.history.setdefault("epoch", []).append(epoch + 1)
+            for key in keys:
+                self.history.setdefault(key, []).append(results[key])
+                logs[key] = results[key]
+        elif self.skipped == "nan":
+            logs.update({key: float("nan") for key in keys})
+        elif self.skipped == "last":
+            logs.update({key: self.history.get(key, [float("nan")])[-1] for key in keys})
