@@ -279,3 +279,16 @@ assert "keras_gans" not in sys.modules
         assert served.dtype == np.uint8 and served.shape == images.shape
         expected = gan.translate(images, direction)
         assert np.abs(served.astype(int) - expected.astype(int)).max() <= 1, direction
+
+
+def test_short_fit_on_daisy2sunflower(data_root):
+    """The shared unpaired flower domains train through unpaired_dataset."""
+    from keras_gans import data
+
+    folder = data_root / "cyclegan128" / "daisy2sunflower"
+    ds = data.unpaired_dataset(folder / "trainA", folder / "trainB", image_size=32, batch_size=2, seed=0)
+    gan = tiny_cyclegan()
+    gan.compile(jit_compile=JIT)
+    history = gan.fit(ds, epochs=1, steps_per_epoch=3, verbose=0)
+    assert all(np.isfinite(v).all() for v in history.history.values())
+    assert {"cycle_loss", "g_ab_loss", "d_b_loss"} <= set(history.history)
