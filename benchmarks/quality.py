@@ -167,6 +167,12 @@ def save_samples(images, path, ncols=None):
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     image_utils.save_grid(images, path, ncols)
+    if os.path.getsize(path) > 200_000:  # keep committed grids small: 256 colours
+        from PIL import Image
+
+        with Image.open(path) as image:
+            quantized = image.convert("RGB").quantize(256)
+        quantized.save(path, optimize=True)
     return os.path.relpath(path, ROOT)
 
 
@@ -323,7 +329,7 @@ def cgan_mnist(args, cfg):
     ConditionalGAN, error = _import_cgan()
     if ConditionalGAN is None:
         return None, {"skipped": f"keras_gans.models.cgan.ConditionalGAN does not import ({error})"}
-    path, x_train, y_train, ref, floor = load_mnist(args.data_root, cfg["samples"], args.seed)
+    path, _, _, ref, floor = load_mnist(args.data_root, cfg["samples"], args.seed)
     extractor = extractor_for(args.evaluators, "mnist.keras")
     reference = real_reference(ref, extractor, args.seed)
     ds = kg.data.image_dataset(path, image_size=28, channels=1, batch_size=cfg["batch_size"],
