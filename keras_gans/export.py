@@ -60,6 +60,25 @@ def _check_version_dir(path):
     return path
 
 
+def _prepare_target(path, overwrite):
+    """Checks before building an export: backend, TF Serving layout, and an
+    existing export at `path`. Returns `(tf, path)`."""
+    tf = _tf()  # first: without TensorFlow, that is the message to show
+    _check_backend()
+    path = _check_version_dir(path)
+    if os.path.exists(path) and os.listdir(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")
+    return tf, path
+
+
+def _write(archive, path, verbose):
+    """Replace whatever is at `path` with the archive's SavedModel."""
+    if os.path.exists(path):
+        _tf().io.gfile.rmtree(path)
+    archive.write_out(path, verbose=verbose)
+    return path
+
+
 def _to_uint8(tf, images):
     images = tf.cast(images, tf.float32)
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
@@ -87,11 +106,7 @@ def export_generator(gan, path, overwrite=True, verbose=False):
     images = m.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(0))["images"]
     ```
     """
-    tf = _tf()
-    _check_backend()
-    path = _check_version_dir(path)
-    if os.path.exists(path) and os.listdir(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")
+    tf, path = _prepare_target(path, overwrite)
     latent_dim = int(gan.latent_dim)
     conditional = getattr(gan, "num_classes", None) is not None
 
@@ -138,10 +153,7 @@ def export_generator(gan, path, overwrite=True, verbose=False):
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)
-    if os.path.exists(path) and overwrite:
-        tf.io.gfile.rmtree(path)
-    archive.write_out(path, verbose=verbose)
-    return path
+    return _write(archive, path, verbose)
 
 
 def load_generator(path):

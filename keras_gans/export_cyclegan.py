@@ -11,11 +11,9 @@ so the SavedModel is self-contained and needs only TensorFlow to run,
 whatever Keras backend trained the model.
 """
 
-import os
-
 import keras
 
-from keras_gans.export import _check_version_dir, _tf, _to_uint8
+from keras_gans.export import _prepare_target, _to_uint8, _write
 
 
 def export_translator(cyclegan, path, overwrite=True, verbose=False):
@@ -39,10 +37,7 @@ def export_translator(cyclegan, path, overwrite=True, verbose=False):
     sunflowers = m.signatures["a_to_b"](image=daisies_uint8)["image"]
     ```
     """
-    tf = _tf()
-    path = _check_version_dir(path)
-    if os.path.exists(path) and os.listdir(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")
+    tf, path = _prepare_target(path, overwrite)
     shape = [None, cyclegan.image_size, cyclegan.image_size, cyclegan.channels]
 
     archive = keras.export.ExportArchive()
@@ -72,7 +67,4 @@ def export_translator(cyclegan, path, overwrite=True, verbose=False):
     archive.add_endpoint("a_to_b", a_to_b)
     archive.add_endpoint("b_to_a", translation(generators["ba"]))
     archive.add_endpoint("serving_default", a_to_b)
-    if os.path.exists(path) and overwrite:
-        tf.io.gfile.rmtree(path)
-    archive.write_out(path, verbose=verbose)
-    return path
+    return _write(archive, path, verbose)
