@@ -257,6 +257,13 @@ def test_runtime_errors_are_one_line(tiny_folder, dcgan_run, capsys, tmp_path, m
     from keras_gans import cli
 
     monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
+    import requests
+    import tensorflow_datasets as tfds
+
+    def offline(self, *args, **kwargs):  # as a machine without network fails, at once
+        raise requests.exceptions.ConnectionError("Failed to resolve 'storage.googleapis.com'")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
     out, export, _ = dcgan_run
     cases = [
         # TFDS download failures (offline here) name the dataset.
