@@ -314,11 +314,16 @@ class GAN(keras.Model):
         """Split a batch into `(images, conditions)`; conditions may be None.
 
         uint8 batches are scaled to [-1, 1] here, on the device: feeding
-        uint8 moves four times fewer bytes from the host.
+        uint8 moves four times fewer bytes from the host. NumPy batches
+        (JAX and torch without jit hand them over as they are) become
+        backend tensors, so networks never see a mix of the two.
         """
         conditions = None
         if isinstance(data, (tuple, list)):
             data, conditions = data[0], (data[1] if len(data) > 1 else None)
+        data = ops.convert_to_tensor(data)
+        if conditions is not None:
+            conditions = keras.tree.map_structure(ops.convert_to_tensor, conditions)
         if keras.backend.standardize_dtype(data.dtype) == "uint8":
             data = ops.cast(data, "float32") / 127.5 - 1.0
         return data, conditions

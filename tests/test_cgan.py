@@ -124,6 +124,18 @@ def test_fit_on_a_dataset_with_uniform_fake_labels(body):
     assert all(np.isfinite(v[-1]) for v in logs.values())
 
 
+@pytest.mark.parametrize("discriminator_label_mode", ["channels", "projection"])
+def test_eager_fit_on_arrays(discriminator_label_mode):
+    # Without jit, JAX hands the step NumPy batches; the networks must see
+    # backend tensors only (a [NumPy images, tensor labels] input used to fail).
+    gan = tiny_gan("mlp", discriminator_label_mode=discriminator_label_mode)
+    gan.compile(jit_compile=False)
+    images, labels = tiny_data(32)
+    logs = gan.fit(images.astype("float32") / 127.5 - 1, labels, batch_size=16, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    assert iterations(gan.d_optimizer) == 2
+
+
 def test_generate_shapes_and_seed(trained):
     gan, _ = trained
     images = gan.generate(labels=[0, 1, 2, 9], seed=3)
