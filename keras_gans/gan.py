@@ -203,13 +203,8 @@ class GAN(keras.Model):
             )
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ValueError(f"d_steps and g_steps must be >= 1, got {d_steps}, {g_steps}.")
-        if self.dtype_policy.name == "mixed_float16" or (
-            keras.config.dtype_policy().name == "mixed_float16"
-        ):
-            # float16 gradients underflow without loss scaling.
-            LSO = keras.optimizers.LossScaleOptimizer
-            d_optimizer = d_optimizer if isinstance(d_optimizer, LSO) else LSO(d_optimizer)
-            g_optimizer = g_optimizer if isinstance(g_optimizer, LSO) else LSO(g_optimizer)
+        d_optimizer = self.with_loss_scaling(d_optimizer)
+        g_optimizer = self.with_loss_scaling(g_optimizer)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_pair = gan_losses.get(loss)
@@ -232,6 +227,13 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator_variables)
         self.optimizer.built = True
         self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names()]
+
+    def with_loss_scaling(self, optimizer):
+        """`optimizer`, wrapped in a `LossScaleOptimizer` under the
+        mixed_float16 policy: float16 gradients underflow without scaling."""
+        LSO = keras.optimizers.LossScaleOptimizer
+        float16 = "mixed_float16" in (self.dtype_policy.name, keras.config.dtype_policy().name)
+        return LSO(optimizer) if float16 and not isinstance(optimizer, LSO) else optimizer
 
     def _auto_jit_compile(self):
         if keras.backend.backend() == "tensorflow":

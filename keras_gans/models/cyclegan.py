@@ -32,6 +32,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
+from keras_gans import backend as gan_backend
 from keras_gans import images as image_utils
 from keras_gans import losses as gan_losses
 from keras_gans.callbacks import SampleGrid
@@ -270,9 +271,19 @@ class _JointUpdate:
         return self.optimizers[0].scale_loss(loss)
 
     def apply(self, grads, variables):
+        # Under float16 each optimizer is a LossScaleOptimizer with its own
+        # dynamic scale; the gradient was taken at the first one's, so the
+        # others get theirs rescaled before they unscale and check them.
+        lead_scale = self.optimizers[0].scale_loss(1.0)
         start = 0
         for optimizer, size in zip(self.optimizers, self.sizes):
-            optimizer.apply(grads[start : start + size], variables[start : start + size])
+            part = list(grads[start : start + size])
+            if optimizer is not self.optimizers[0] and isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer
+            ):
+                ratio = ops.divide(optimizer.scale_loss(1.0), lead_scale)
+                part = [ops.multiply(g, ops.cast(ratio, g.dtype)) for g in part]
+            gan_backend.apply_gradients(optimizer, part, variables[start : start + size])
             start += size
 
 
@@ -466,13 +477,7 @@ class CycleGAN(GAN):
         ]
         if len({id(o) for o in optimizers}) < 4:
             raise ValueError("The four CycleGAN optimizers must be distinct instances.")
-        if any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers) or (
-            keras.config.dtype_policy().name == "mixed_float16"
-        ):
-            raise ValueError(
-                "CycleGAN does not support float16 loss scaling; use float32 or "
-                "mixed_bfloat16."
-            )
+        optimizers = [self.with_loss_scaling(o) for o in optimizers]
         for key, optimizer in zip(_OPTIMIZER_NAMES, optimizers):
             setattr(self, key, optimizer)
         self.loss_pair = gan_losses.get(loss)
@@ -542,6 +547,7 @@ class CycleGAN(GAN):
             )
         out = []
         for images in data:
+            images = ops.convert_to_tensor(images)
             if keras.backend.standardize_dtype(images.dtype) == "uint8":
                 images = ops.cast(images, "float32") / 127.5 - 1.0
             out.append(images)

@@ -103,7 +103,10 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="dcgan_discrim
         x = layers.Conv2D(filters, 4, 2, "same", use_bias=False, name=f"d_down{i}")(x)
         x = _batch_norm(f"d_down{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"d_down{i}_lrelu")(x)
-    x = layers.Conv2D(1, base, 1, "valid", use_bias=False, name="d_score")(x)
+    # The score is computed in float32 under mixed precision: one number per
+    # image costs nothing there, keeps the logit precise, and sidesteps
+    # torch's CPU half-precision backward of one-channel convolutions.
+    x = layers.Conv2D(1, base, 1, "valid", use_bias=False, dtype="float32", name="d_score")(x)
     logits = layers.Flatten(dtype="float32", name="d_logits")(x)
     return keras.Model(images, logits, name=name)
 
