@@ -6,9 +6,11 @@
   package) become one line on stderr and exit status 2, Ctrl-C exits with
   130; anything else keeps its traceback. Set `KERAS_GANS_TRACEBACK=1` to
   see the traceback of an expected error too.
-- `add_common_training_args(parser, ...)`: the flags every training script
-  shares (epochs, batch size, optimizer, loss, run folder, export, resume).
+- `add_common_training_args(parser, ...)`: the flags every GAN training
+  script shares: `add_run_args` (epochs, batch size, run folder, export,
+  resume, --strategy, ...) and `add_gan_args` (optimizer, loss, steps).
 - `compile_from_args(gan, args)`: compile with those flags.
+- `strategy_scope(args)`: the `--strategy` scope to build, compile and fit in.
 - `resume_or_build(args, build)`: a fresh model, or the run folder's last
   checkpoint and the epoch to continue from.
 - `training_callbacks(out_dir, ...)`: sample grids, a loss plot, the
@@ -23,9 +25,11 @@ A run folder holds::
     losses.png                             LossPlot
     checkpoints/last.keras (+ last.json)   the model after the last epoch
     log.csv                                one row per epoch (CSVLogger)
+    config.json                            the arguments the run started with
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -34,6 +38,7 @@ import sys
 import keras
 
 from keras_gans import data as gan_data
+from keras_gans import distribute
 
 #: Errors a user can fix from the command line: reported in one line.
 EXPECTED_ERRORS = (
@@ -49,6 +54,11 @@ EXPECTED_ERRORS = (
 
 CHECKPOINT = os.path.join("checkpoints", "last.keras")
 CHECKPOINT_STATE = os.path.join("checkpoints", "last.json")
+CONFIG = "config.json"
+
+#: `--strategy` choices: the names of every backend. A name of another
+#: backend than the current one fails in `strategy_scope`, saying which.
+STRATEGIES = list(dict.fromkeys(n for names in distribute.STRATEGIES.values() for n in names))
 
 
 def _one_line(error, limit=1000):
@@ -100,6 +110,70 @@ def export_dir(text):
     return text
 
 
+def add_run_args(parser, *, out, export, epochs=50, batch_size=64, seed=None):
+    """Add the flags of a run folder, the data and the devices, which every
+    training script shares; the keyword arguments are the script's
+    defaults (`export=None`: no export unless --export is given)."""
+    add = parser.add_argument
+    n, d = {"type": positive_int, "metavar": "N"}, {"metavar": "DIR"}
+    add("--epochs", default=epochs, **n,
+        help=f"total epochs; --resume trains up to this count (default {epochs})")
+    add("--batch-size", default=batch_size, **n,
+        help=f"images per batch over all devices: the global batch, split evenly across "
+        f"the devices of --strategy (default {batch_size})")
+    add("--steps-per-epoch", default=None, **n,
+        help="batches per epoch, repeating the data as needed (default: one pass)")
+    add("--seed", type=int, default=seed, metavar="INT",
+        help="seed of weights, noise, shuffling and flips "
+        + ("(default: not reproducible)" if seed is None else f"(default {seed})"))
+    add("--out", default=out, **d,
+        help="run folder: samples/, losses.png, checkpoints/last.keras, log.csv, "
+        f"config.json (default {out})")
+    add("--resume", action="store_true",
+        help="continue the run in --out from checkpoints/last.keras (weights, optimizer "
+        "state, epoch count)")
+    add("--overwrite", action="store_true", help="start afresh in an --out that holds a run")
+    add("--export", type=export_dir, default=export, **d,
+        help="write a TF Serving SavedModel <model>/<version> after training "
+        + (f"(default {export})" if export else "(default: no export)"))
+    add("--no-export", dest="export", action="store_const", const=None, help="skip the export")
+    add("--jit", action=argparse.BooleanOptionalAction, default=None,
+        help="XLA-compile the train step (default: compile's 'auto': on with TensorFlow "
+        "and JAX, off under a TensorFlow --strategy)")
+    add("--strategy", choices=STRATEGIES, default="none", metavar="NAME",
+        help="devices to train on: none (one device); mirrored (all local GPUs), "
+        "multi_worker (a cluster described by TF_CONFIG) or tpu with "
+        "KERAS_BACKEND=tensorflow; data_parallel (all devices) with KERAS_BACKEND=jax "
+        "(default none)")
+    add("--verbose", type=int, choices=(0, 1, 2), default=None,
+        help="Keras fit verbosity (default: a progress bar on a terminal, else 2: one "
+        "line per epoch)")
+    add("--data-dir", default=None, **d,
+        help="TensorFlow Datasets directory (default ~/tensorflow_datasets)")
+    return parser
+
+
+def add_gan_args(
+    parser,
+    *,
+    g_steps=1,
+    loss="non_saturating",
+    losses=("minimax", "non_saturating", "least_squares", "hinge"),
+    lr=2e-4,
+    beta1=0.5,
+):
+    """Add the flags of `compile_from_args` (steps per batch, Adam, loss)."""
+    add = parser.add_argument
+    n = {"type": positive_int, "metavar": "N"}
+    add("--d-steps", default=1, **n, help="discriminator updates per batch (default 1)")
+    add("--g-steps", default=g_steps, **n, help=f"generator updates per batch (default {g_steps})")
+    add("--lr", type=positive_float, default=lr,
+        help=f"Adam learning rate of both networks (default {lr:g})")
+    add("--beta1", type=float, default=beta1, help=f"Adam beta_1 (default {beta1:g})")
+    add("--loss", choices=list(losses), default=loss, help=f"GAN loss (default {loss})")
+    return parser
+
+
 def add_common_training_args(
     parser,
     *,
@@ -107,43 +181,14 @@ def add_common_training_args(
     export,
     epochs=50,
     batch_size=64,
-    g_steps=1,
-    loss="non_saturating",
-    losses=("minimax", "non_saturating", "least_squares", "hinge"),
-    lr=2e-4,
-    beta1=0.5,
+    seed=None,
+    **gan_args,
 ):
-    """Add the flags every training script shares; the keyword arguments
-    are the script's defaults."""
-    add = parser.add_argument
-    n, d = {"type": positive_int, "metavar": "N"}, {"metavar": "DIR"}
-    add("--epochs", default=epochs, **n,
-        help=f"total epochs; --resume trains up to this count (default {epochs})")
-    add("--batch-size", default=batch_size, **n, help=f"images per batch (default {batch_size})")
-    add("--steps-per-epoch", default=None, **n,
-        help="batches per epoch, repeating the data as needed (default: one pass)")
-    add("--d-steps", default=1, **n, help="discriminator updates per batch (default 1)")
-    add("--g-steps", default=g_steps, **n, help=f"generator updates per batch (default {g_steps})")
-    add("--lr", type=positive_float, default=lr,
-        help=f"Adam learning rate of both networks (default {lr:g})")
-    add("--beta1", type=float, default=beta1, help=f"Adam beta_1 (default {beta1:g})")
-    add("--loss", choices=list(losses), default=loss, help=f"GAN loss (default {loss})")
-    add("--seed", type=int, default=None, metavar="INT",
-        help="seed of weights, noise, shuffling and flips (default: not reproducible)")
-    add("--out", default=out, **d,
-        help=f"run folder: samples/, losses.png, checkpoints/last.keras, log.csv (default {out})")
-    add("--resume", action="store_true",
-        help="continue the run in --out from checkpoints/last.keras (weights, optimizer "
-        "state, epoch count)")
-    add("--overwrite", action="store_true", help="start afresh in an --out that holds a run")
-    add("--export", type=export_dir, default=export, **d,
-        help=f"write a TF Serving SavedModel <model>/<version> after training (default {export})")
-    add("--no-export", dest="export", action="store_const", const=None, help="skip the export")
-    add("--jit", action=argparse.BooleanOptionalAction, default=None,
-        help="XLA-compile the train step (default: GAN.compile's 'auto', on with TensorFlow)")
-    add("--data-dir", default=None, **d,
-        help="TensorFlow Datasets directory (default ~/tensorflow_datasets)")
-    return parser
+    """Add the flags every GAN training script shares: `add_run_args` and
+    `add_gan_args` (whose keyword arguments `gan_args` takes). The keyword
+    arguments are the script's defaults."""
+    add_run_args(parser, out=out, export=export, epochs=epochs, batch_size=batch_size, seed=seed)
+    return add_gan_args(parser, **gan_args)
 
 
 def compile_from_args(gan, args):
@@ -158,6 +203,26 @@ def compile_from_args(gan, args):
         jit_compile="auto" if args.jit is None else args.jit,
     )
     return gan
+
+
+def strategy_scope(args):
+    """`keras_gans.distribute.strategy_scope(args.strategy)`: build (or
+    load), compile and fit the model inside it. `args.batch_size` is the
+    global batch: it must split evenly over the devices, and this says how
+    it does. A strategy of another backend raises a one-line ValueError."""
+    strategy = distribute.get_strategy(args.strategy)
+    if strategy is None:
+        return contextlib.nullcontext()
+    devices = distribute.num_replicas(strategy)
+    if args.batch_size % devices:
+        raise ValueError(
+            f"--batch-size {args.batch_size} is the global batch and must split evenly "
+            f"over the {devices} devices of --strategy {args.strategy}; use a multiple "
+            f"of {devices}"
+        )
+    print(f"--strategy {args.strategy}: {devices} device(s), {args.batch_size // devices} "
+          f"image(s) each of a global batch of {args.batch_size}.")
+    return strategy.scope()
 
 
 # -- running a script ---------------------------------------------------------
@@ -186,8 +251,11 @@ def run_main(main, argv=None, prog=None):
     sys.exit(status or 0)
 
 
-def fit_verbosity():
-    """Progress bars on a terminal; one line per epoch in logs (CI, files)."""
+def fit_verbosity(verbose=None):
+    """`verbose`, or by default progress bars on a terminal and one line
+    per epoch in logs (CI, files)."""
+    if verbose is not None:
+        return verbose
     return 1 if sys.stdout.isatty() else 2
 
 
@@ -242,13 +310,15 @@ def completed_epochs(out_dir):
     return max((int(r["epoch"]) + 1 for r in rows if r.get("epoch")), default=0)
 
 
-def resume_or_build(args, build):
+def resume_or_build(args, build, model_class=None):
     """The model to train and the epoch to start at.
 
     With `args.resume`, loads `<args.out>/checkpoints/last.keras` (weights,
-    optimizers, loss and step counts as compiled; `--jit` still applies).
+    optimizers, loss and step counts as compiled; `--jit` still applies),
+    refusing one that is no `model_class` (when given).
     Otherwise calls `build()` (which returns a compiled model), refusing to
-    start over an existing run unless `args.overwrite`.
+    start over an existing run unless `args.overwrite`, and writes the
+    arguments to `<args.out>/config.json`. Call it inside `strategy_scope`.
 
     Returns:
         `(model, initial_epoch)`.
@@ -256,8 +326,14 @@ def resume_or_build(args, build):
     path = os.path.join(args.out, CHECKPOINT)
     if args.resume:
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+            old = os.path.join(args.out, "checkpoint.keras")
+            hint = f" (move an older run's {old} there)" if os.path.isfile(old) else ""
+            raise FileNotFoundError(f"--resume: no checkpoint at {path}{hint}")
         model = keras.models.load_model(path)
+        if model_class is not None and not isinstance(model, model_class):
+            raise ValueError(
+                f"{args.out} holds a {type(model).__name__} run, not a {model_class.__name__}"
+            )
         if args.jit is not None:
             model.jit_compile = args.jit
         return model, completed_epochs(args.out)
@@ -270,7 +346,22 @@ def resume_or_build(args, build):
         for name in (CHECKPOINT, CHECKPOINT_STATE, "log.csv"):
             if os.path.isfile(os.path.join(args.out, name)):
                 os.remove(os.path.join(args.out, name))
-    return build(), 0
+    model = build()
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, CONFIG), "w") as f:
+        json.dump(vars(args), f, indent=2, default=str)
+    return model, 0
+
+
+def check_image_shape(gan, image_size, channels):
+    """Raise a ValueError naming the flags to pass when a resumed `gan`
+    makes other images than `--image-size`, `--channels` say."""
+    shape = tuple(gan.generator.output_shape[1:])
+    if shape != (image_size, image_size, channels):
+        raise ValueError(
+            f"the checkpoint makes {shape[0]}x{shape[1]}x{shape[2]} images; resume with "
+            f"--image-size {shape[0]} --channels {shape[2]}"
+        )
 
 
 class LastCheckpoint(keras.callbacks.Callback):
@@ -292,12 +383,17 @@ class LastCheckpoint(keras.callbacks.Callback):
         os.replace(stem + ".json.tmp", stem + ".json")
 
 
-def training_callbacks(out_dir, resume=False, num_samples=64, sample_seed=0, every_n_epochs=1):
+def training_callbacks(
+    out_dir, resume=False, num_samples=64, sample_seed=0, every_n_epochs=1, samples=None
+):
     """The callbacks of a run folder: `SampleGrid` (samples/), `LossPlot`
     (losses.png, continued from log.csv on resume), `LastCheckpoint`
     (checkpoints/last.keras) and `CSVLogger` (log.csv, appended to on
     resume). The checkpoint comes before the log, so the log never lists an
-    epoch that the checkpoint lacks."""
+    epoch that the checkpoint lacks.
+
+    `samples` replaces the `SampleGrid` (and `num_samples`, `sample_seed`,
+    `every_n_epochs`), e.g. with a `TranslationGrid` writing to samples/."""
     from keras_gans import callbacks as gan_callbacks
 
     log = os.path.join(out_dir, "log.csv")
@@ -312,22 +408,26 @@ def training_callbacks(out_dir, resume=False, num_samples=64, sample_seed=0, eve
                 if key != "epoch" and value == value:
                     plot.history.setdefault(key, []).append(value)
     os.makedirs(out_dir, exist_ok=True)
-    return [
-        gan_callbacks.SampleGrid(
+    if samples is None:
+        samples = gan_callbacks.SampleGrid(
             os.path.join(out_dir, "samples"), every_n_epochs, num_samples, sample_seed
-        ),
+        )
+    return [
+        samples,
         plot,
         LastCheckpoint(os.path.join(out_dir, CHECKPOINT)),
         keras.callbacks.CSVLogger(log, append=resume),
     ]
 
 
-def fit(model, dataset, args, initial_epoch=0):
+def fit(model, dataset, args, initial_epoch=0, **callback_options):
     """Train `model` on `dataset` into the run folder `args.out`, from
     `initial_epoch` to `args.epochs` (`args.steps_per_epoch` batches each, or
-    one pass over the data). Progress bars on a terminal, one line per epoch
-    otherwise. Ctrl-C says how to resume. Returns the `History`, or None
-    when the run has trained `args.epochs` epochs already."""
+    one pass over the data), with the `training_callbacks` (given
+    `callback_options`, e.g. `num_samples=`, `samples=`). `args.verbose`, or
+    progress bars on a terminal and one line per epoch otherwise. Ctrl-C
+    says how to resume. Returns the `History`, or None when the run has
+    trained `args.epochs` epochs already. Call it inside `strategy_scope`."""
     if initial_epoch >= args.epochs:
         print(f"{args.out} has trained {initial_epoch} epochs already; raise --epochs to continue.")
         return None
@@ -340,9 +440,9 @@ def fit(model, dataset, args, initial_epoch=0):
             epochs=args.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=args.steps_per_epoch,
-            verbose=fit_verbosity(),
+            verbose=fit_verbosity(getattr(args, "verbose", None)),
             shuffle=False,  # image_dataset shuffles; tf.data ignores it anyway.
-            callbacks=training_callbacks(args.out, resume=args.resume),
+            callbacks=training_callbacks(args.out, resume=args.resume, **callback_options),
         )
     except KeyboardInterrupt:
         if os.path.isfile(checkpoint):
@@ -358,6 +458,7 @@ def print_outputs(out_dir, export=None, trained=True):
         rows.append(("loss plot", os.path.join(out_dir, "losses.png")))
     rows.append(("checkpoint", os.path.join(out_dir, CHECKPOINT) + " (continue with --resume)"))
     rows.append(("log", os.path.join(out_dir, "log.csv")))
+    rows.append(("arguments", os.path.join(out_dir, CONFIG)))
     if export:
         rows.append(("export", f"{export} (TF Serving SavedModel)"))
     print("Outputs:")

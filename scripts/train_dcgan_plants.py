@@ -9,6 +9,8 @@ Examples:
     python scripts/train_dcgan_plants.py --data /path/to/flowers128 --epochs 50
     python scripts/train_dcgan_plants.py --data /path/to/flowers128 --epochs 80 --resume
     python scripts/train_dcgan_plants.py            # TFDS tf_flowers (downloads once)
+    python scripts/train_dcgan_plants.py --data /path/to/flowers128 --strategy mirrored \
+        --batch-size 256                            # all local GPUs, 256 images per step
 """
 
 import argparse
@@ -57,19 +59,15 @@ def main(argv=None):
         )
         return cli.compile_from_args(gan, args)
 
-    gan, initial_epoch = cli.resume_or_build(args, build)
-    shape = tuple(gan.generator.output_shape[1:])
-    if shape != (args.image_size, args.image_size, args.channels):
-        raise ValueError(
-            f"the checkpoint makes {shape[0]}x{shape[1]}x{shape[2]} images; resume with "
-            f"--image-size {shape[0]} --channels {shape[2]}"
+    # Build (or load), compile and fit on the devices of --strategy.
+    with cli.strategy_scope(args):
+        gan, initial_epoch = cli.resume_or_build(args, build, kg.DCGAN)
+        cli.check_image_shape(gan, args.image_size, args.channels)
+        dataset = kg.data.image_dataset(
+            args.data, image_size=args.image_size, channels=args.channels,
+            batch_size=args.batch_size, flip=args.flip, seed=args.seed, data_dir=args.data_dir,
         )
-    dataset = kg.data.image_dataset(
-        args.data, image_size=args.image_size, channels=args.channels,
-        batch_size=args.batch_size, flip=args.flip, seed=args.seed, data_dir=args.data_dir,
-    )
-
-    history = cli.fit(gan, dataset, args, initial_epoch)
+        history = cli.fit(gan, dataset, args, initial_epoch)
     if args.export:
         kg.export.export_generator(gan, args.export)
     cli.print_outputs(args.out, args.export, trained=history is not None)

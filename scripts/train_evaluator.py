@@ -31,7 +31,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 1."""
+    """A user-facing error: printed as one line, exit status 2 (as
+    keras_gans.cli.run_main does for the other scripts, which this one does
+    not import: it would load TensorFlow before the arguments are checked)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -258,7 +260,7 @@ if __name__ == "__main__":
         sys.exit(main())
     except CliError as e:
         print(f"train_evaluator.py: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(2)
     except KeyboardInterrupt:
         print("train_evaluator.py: interrupted", file=sys.stderr)
         sys.exit(130)

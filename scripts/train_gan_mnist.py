@@ -9,6 +9,7 @@ Examples:
     python scripts/train_gan_mnist.py --data /path/to/mnist.npz --epochs 50
     python scripts/train_gan_mnist.py --loss minimax --out runs/mnist_minimax
     python scripts/train_gan_mnist.py            # TFDS mnist (downloads once)
+    KERAS_BACKEND=jax python scripts/train_gan_mnist.py --strategy data_parallel  # all devices
 """
 
 import keras
@@ -44,14 +45,15 @@ def main(argv=None):
         gan = kg.VanillaGAN(data_shape=DATA_SHAPE, latent_dim=args.latent_dim, seed=args.seed)
         return cli.compile_from_args(gan, args)
 
-    gan, initial_epoch = cli.resume_or_build(args, build)
-    # Digits are not mirror-symmetric: no flips.
-    dataset = kg.data.image_dataset(
-        args.data, image_size=DATA_SHAPE[0], channels=DATA_SHAPE[2],
-        batch_size=args.batch_size, flip=False, seed=args.seed, data_dir=args.data_dir,
-    )
-
-    history = cli.fit(gan, dataset, args, initial_epoch)
+    # Build (or load), compile and fit on the devices of --strategy.
+    with cli.strategy_scope(args):
+        gan, initial_epoch = cli.resume_or_build(args, build, kg.VanillaGAN)
+        # Digits are not mirror-symmetric: no flips.
+        dataset = kg.data.image_dataset(
+            args.data, image_size=DATA_SHAPE[0], channels=DATA_SHAPE[2],
+            batch_size=args.batch_size, flip=False, seed=args.seed, data_dir=args.data_dir,
+        )
+        history = cli.fit(gan, dataset, args, initial_epoch)
     if args.export:
         kg.export.export_generator(gan, args.export)
     cli.print_outputs(args.out, args.export, trained=history is not None)

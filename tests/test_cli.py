@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -55,6 +56,22 @@ def test_common_training_args_defaults():
     assert (args.out, args.export, args.jit, args.resume) == ("runs/x", "sm/x/1", None, False)
     assert p.parse_args(["--no-export"]).export is None
     assert p.parse_args(["--no-jit"]).jit is False
+    assert (args.strategy, args.verbose, args.seed) == ("none", None, None)
+
+
+def test_run_args_without_export_and_strategy_choices(capsys):
+    p = cli.add_run_args(cli.ArgumentParser(prog="x.py"), out="runs/y", export=None, seed=0)
+    args = p.parse_args([])
+    assert (args.export, args.seed, args.strategy) == (None, 0, "none")
+    assert p.parse_args(["--export", "sm/y/2"]).export == "sm/y/2"
+    assert "(default: no export)" in " ".join(p.format_help().split())
+    assert not any(o in p.format_help() for o in ("--loss", "--d-steps", "--lr"))
+    # Every backend's names parse; strategy_scope checks them against the backend.
+    for name in ("none", "mirrored", "multi_worker", "tpu", "data_parallel"):
+        assert p.parse_args(["--strategy", name]).strategy == name
+    assert _exit_code(p.parse_args, ["--strategy", "horovod"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --strategy: invalid choice: 'horovod'" in err
 
 
 # -- run_main -----------------------------------------------------------------
@@ -98,6 +115,47 @@ def test_run_main_unexpected_error_propagates():
 
     with pytest.raises(RuntimeError, match="a bug"):
         cli.run_main(main, [])
+
+
+def _run_args(**kw):
+    return argparse.Namespace(**{"strategy": "none", "batch_size": 8, **kw})
+
+
+def test_strategy_scope(capsys):
+    with cli.strategy_scope(_run_args()):
+        pass
+    assert capsys.readouterr().out == ""
+    backend = keras.backend.backend()
+    wrong = "mirrored" if backend == "jax" else "data_parallel"
+    with pytest.raises(ValueError, match=f"Strategy '{wrong}' needs KERAS_BACKEND="):
+        cli.strategy_scope(_run_args(strategy=wrong))
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute")
+def test_strategy_scope_mirrored(capsys):
+    import tensorflow as tf
+
+    with cli.strategy_scope(_run_args(strategy="mirrored", batch_size=8)):
+        assert type(tf.distribute.get_strategy()).__name__ == "MirroredStrategy"
+    assert not tf.distribute.has_strategy()
+    devices = len(tf.config.list_logical_devices("GPU")) or 1
+    assert capsys.readouterr().out == (
+        f"--strategy mirrored: {devices} device(s), {8 // devices} image(s) each of a "
+        f"global batch of 8.\n"
+    )
+
+
+def test_strategy_scope_refuses_an_uneven_batch(monkeypatch):
+    # Two devices, without needing them: the batch check comes first.
+    class TwoDevices:
+        num_replicas_in_sync = 2
+
+        def scope(self):
+            raise AssertionError("not entered")
+
+    monkeypatch.setattr(cli.distribute, "get_strategy", lambda name: TwoDevices())
+    with pytest.raises(ValueError, match="--batch-size 7 is the global batch.*multiple of 2"):
+        cli.strategy_scope(_run_args(strategy="mirrored", batch_size=7))
 
 
 def test_run_main_interrupt_and_status(capsys):
@@ -168,16 +226,24 @@ def test_resume_or_build(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
         cli.resume_or_build(args(resume=True), build)
+    (tmp_path / "checkpoint.keras").write_bytes(b"x")  # an older script's layout
+    with pytest.raises(FileNotFoundError, match="move an older run's .*checkpoint.keras there"):
+        cli.resume_or_build(args(resume=True), build)
     model, epoch = cli.resume_or_build(args(), build)
     assert model is built[-1] and epoch == 0
+    assert json.loads((tmp_path / "config.json").read_text()) == {
+        "out": str(tmp_path), "resume": False, "overwrite": False, "jit": None
+    }
 
     cb = cli.LastCheckpoint(tmp_path / cli.CHECKPOINT)
     cb.set_model(model)
     cb.on_epoch_end(1)
     with pytest.raises(FileExistsError, match="--resume"):
         cli.resume_or_build(args(), build)
-    loaded, epoch = cli.resume_or_build(args(resume=True, jit=False), build)
+    loaded, epoch = cli.resume_or_build(args(resume=True, jit=False), build, keras.Model)
     assert epoch == 2 and len(built) == 1 and loaded.jit_compile is False
+    with pytest.raises(ValueError, match="holds a Functional run, not a Sequential"):
+        cli.resume_or_build(args(resume=True), build, keras.Sequential)
     np.testing.assert_allclose(loaded.get_weights()[0], model.get_weights()[0])
     fresh, epoch = cli.resume_or_build(args(overwrite=True), build)
     assert fresh is built[-1] and epoch == 0
@@ -195,10 +261,27 @@ def test_training_callbacks_resume_continues_log_and_plot(tmp_path):
     assert plot.history == {"d_loss": [1.5, 1.25], "g_loss": [0.5, 0.75]}
     assert csv_logger.append is True
     assert cli.training_callbacks(tmp_path / "new")[3].append is False
+    grid = keras.callbacks.Callback()
+    assert cli.training_callbacks(tmp_path, samples=grid)[0] is grid
+
+
+def test_fit_verbosity():
+    assert cli.fit_verbosity(0) == 0
+    assert cli.fit_verbosity() == (1 if sys.stdout.isatty() else 2)
+
+
+def test_check_image_shape():
+    class Gan:
+        generator = keras.Sequential([keras.Input((2,)), keras.layers.Reshape((1, 1, 2))])
+
+    cli.check_image_shape(Gan(), 1, 2)
+    with pytest.raises(ValueError, match="makes 1x1x2 images; resume with --image-size 1 --channels 2"):
+        cli.check_image_shape(Gan(), 28, 1)
 
 
 def test_print_outputs(capsys):
     cli.print_outputs("runs/x", "sm/x/1")
     out = capsys.readouterr().out
-    for part in ("runs/x/samples", "runs/x/losses.png", "checkpoints/last.keras", "log.csv", "sm/x/1"):
+    for part in ("runs/x/samples", "runs/x/losses.png", "checkpoints/last.keras", "log.csv",
+                 "runs/x/config.json", "sm/x/1"):
         assert part in out

@@ -6,6 +6,7 @@ process. XLA is off (--no-jit): for 2-step runs its compile time dominates.
 """
 
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -20,6 +21,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--no-jit"]
 TINY_DCGAN = ["--image-size", "32", "--generator-width", "8", "--discriminator-width", "8"]
+TINY_CGAN = ["--width", "8", "--latent-dim", "16"]
+# CycleGAN images are 128 or 256 px; few filters and one residual block keep
+# a step cheap (tracing the four networks' step dominates: ~15 s on CPU).
+TINY_CYCLEGAN = ["--image-size", "128", "--filters", "4", "--residual-blocks", "1",
+                 "--pool-size", "2", "--grid-images", "2", "--epochs", "1",
+                 "--steps-per-epoch", "1", "--no-jit"]
 
 # TensorFlow's C++ start-up lines (written before logging is configured, so
 # TF_CPP_MIN_LOG_LEVEL cannot silence them) and absl's Python warnings.
@@ -36,6 +43,12 @@ def run(script, *args, check=True):
     if check and result.returncode != 0:
         pytest.fail(f"{script} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def keras_backend():
+    import keras
+
+    return keras.backend.backend()
 
 
 def user_lines(stderr):
@@ -60,18 +73,30 @@ def grid_side(n_per_side, image, padding=2):
     return n_per_side * (image + padding) + padding
 
 
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
+def write_images(root, folders, count, shape, suffix):
+    """`count` random images of `shape` in each of `root`'s `folders`."""
     from PIL import Image
 
-    root = tmp_path_factory.mktemp("photos")
     rng = np.random.default_rng(0)
-    for name in ("daisy", "rose"):
+    for name in folders:
         (root / name).mkdir()
-        for i in range(20):
-            pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{i}.jpg")
+        for i in range(count):
+            pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}{suffix}")
     return root
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return write_images(tmp_path_factory.mktemp("photos"), ("daisy", "rose"), 20, (32, 32, 3), ".jpg")
+
+
+@pytest.fixture(scope="module")
+def tiny_domains(tmp_path_factory):
+    """A CycleGAN folder: trainA/ and trainB/, no test folders."""
+    return write_images(
+        tmp_path_factory.mktemp("domains"), ("trainA", "trainB"), 3, (40, 48, 3), ".png"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,32 +108,43 @@ def tiny_npz(tmp_path_factory):
     return path
 
 
+def train_run(tmp_path_factory, script, model_name, *args):
+    """Run a training script into a fresh run folder, exporting to
+    saved_models/<model_name>/1. Returns `(out, export, result)`."""
+    base = tmp_path_factory.mktemp(model_name)
+    out, export = base / "run", base / "saved_models" / model_name / "1"
+    return out, export, run(script, *args, "--out", out, "--export", export)
+
+
 @pytest.fixture(scope="module")
 def dcgan_run(tiny_folder, tmp_path_factory):
-    base = tmp_path_factory.mktemp("dcgan")
-    out, export = base / "run", base / "saved_models" / "plants" / "1"
-    result = run(
-        "train_dcgan_plants.py", "--data", tiny_folder, *TINY, *TINY_DCGAN,
-        "--seed", "1", "--out", out, "--export", export,
-    )
-    return out, export, result
+    return train_run(tmp_path_factory, "train_dcgan_plants.py", "plants",
+                     "--data", tiny_folder, *TINY, *TINY_DCGAN, "--seed", "1")
 
 
 @pytest.fixture(scope="module")
 def mnist_run(tiny_npz, tmp_path_factory):
-    base = tmp_path_factory.mktemp("mnist_run")
-    out, export = base / "run", base / "saved_models" / "mnist" / "1"
-    result = run(
-        "train_gan_mnist.py", "--data", tiny_npz, *TINY, "--loss", "minimax",
-        "--out", out, "--export", export,
-    )
-    return out, export, result
+    return train_run(tmp_path_factory, "train_gan_mnist.py", "mnist",
+                     "--data", tiny_npz, *TINY, "--loss", "minimax")
+
+
+@pytest.fixture(scope="module")
+def cgan_run(tiny_npz, tmp_path_factory):
+    return train_run(tmp_path_factory, "train_cgan_mnist.py", "cgan",
+                     "--data", tiny_npz, *TINY, *TINY_CGAN)
+
+
+@pytest.fixture(scope="module")
+def cyclegan_run(tiny_domains, tmp_path_factory):
+    return train_run(tmp_path_factory, "train_cyclegan.py", "d2s",
+                     "--data", tiny_domains, *TINY_CYCLEGAN)
 
 
 def check_run_folder(out, export, result, epochs=1):
     for name in [f"epoch_{e:04d}.png" for e in range(1, epochs + 1)] + ["final.png"]:
         assert (out / "samples" / name).is_file(), name
-    for name in ("losses.png", "checkpoints/last.keras", "log.csv"):
+    for name in ("losses.png", "checkpoints/last.keras", "checkpoints/last.json", "log.csv",
+                 "config.json"):
         assert (out / name).is_file(), name
     assert (export / "saved_model.pb").is_file()
     assert "Traceback" not in result.stderr
@@ -136,6 +172,8 @@ def test_train_dcgan_plants_writes_the_run_folder(dcgan_run):
 
 def test_train_dcgan_plants_resume_continues(dcgan_run, tiny_folder, tmp_path):
     import keras
+
+    import keras_gans  # noqa: F401  (registers the model classes for load_model)
 
     source, _, _ = dcgan_run
     out = tmp_path / "run"
@@ -173,6 +211,132 @@ def test_train_gan_mnist_writes_the_run_folder(mnist_run):
     check_run_folder(out, export, result)
     assert log_epochs(out) == [0]
     assert png_size(out / "samples" / "final.png") == (grid_side(8, 28),) * 2
+
+
+def test_train_cgan_mnist_writes_the_run_folder(cgan_run):
+    out, export, result = cgan_run
+    check_run_folder(out, export, result)
+    assert log_epochs(out) == [0]
+    assert not (out / "checkpoint.keras").exists()  # the old layout
+    # One row of 10 samples per class: 10 x 10 digits of 28x28.
+    assert png_size(out / "samples" / "final.png") == (grid_side(10, 28),) * 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["width"] == 8 and config["seed"] == 0 and config["strategy"] == "none"
+
+
+def test_train_cgan_mnist_resume_continues(cgan_run, tiny_npz, tmp_path, capsys):
+    import keras
+
+    from keras_gans import cli
+
+    source, _, _ = cgan_run
+    out = tmp_path / "run"
+    shutil.copytree(source, out)
+    args = ["--data", tiny_npz, *TINY_CGAN, *TINY[2:], "--epochs", "2", "--out", out,
+            "--resume", "--verbose", "0"]
+    with pytest.raises(SystemExit) as info:
+        cli.run_main(load_script("train_cgan_mnist.py").main, [str(a) for a in args])
+    assert info.value.code == 0
+    assert "Resuming" in capsys.readouterr().out
+    assert log_epochs(out) == [0, 1]
+    gan = keras.models.load_model(out / "checkpoints" / "last.keras")
+    assert int(gan.d_optimizer.iterations) == 4 and gan.num_classes == 10
+
+
+def test_train_cyclegan_writes_the_run_folder_and_translates(cyclegan_run, tiny_domains, tmp_path):
+    out, export, result = cyclegan_run
+    check_run_folder(out, export, result)
+    assert log_epochs(out) == [0]
+    # Rows a, G(a), F(G(a)) for 2 test images per domain: 3 columns, 4 rows.
+    assert png_size(out / "samples" / "final.png") == (grid_side(3, 128), grid_side(4, 128))
+    assert "cycle_loss" in (out / "log.csv").read_text().splitlines()[0]
+
+    script = load_script("train_cyclegan.py")
+    # From the run folder (its checkpoints/last.keras) and from the export.
+    for model, direction in ((out, "a_to_b"), (export.parent, "b_to_a")):
+        target = tmp_path / direction
+        assert script.main(["--translate", str(tiny_domains / "trainA"), "--model", str(model),
+                            "--output", str(target), "--direction", direction]) == 0
+        assert sorted(os.listdir(target)) == ["0.png", "1.png", "2.png"]
+        assert png_size(target / "0.png") == (128, 128)
+
+
+def test_train_cyclegan_resume_when_done(cyclegan_run, tiny_domains, tmp_path, capsys):
+    from keras_gans import cli
+
+    source, _, _ = cyclegan_run
+    out = tmp_path / "run"
+    shutil.copytree(source, out)
+    args = ["--data", tiny_domains, *TINY_CYCLEGAN, "--out", out, "--resume"]
+    with pytest.raises(SystemExit) as info:
+        cli.run_main(load_script("train_cyclegan.py").main, [str(a) for a in args])
+    assert info.value.code == 0
+    assert "trained 1 epochs already; raise --epochs" in capsys.readouterr().out
+    assert log_epochs(out) == [0]
+
+
+# -- --strategy -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(keras_backend() != "tensorflow", reason="tf.distribute")
+def test_strategy_mirrored_builds_compiles_and_fits_in_the_scope(tiny_npz, tmp_path, capsys,
+                                                                 monkeypatch):
+    # MirroredStrategy on the one CPU: the same code path as several GPUs.
+    import tensorflow as tf
+
+    from keras_gans import cli
+
+    fits = []
+    real_fit = cli.fit
+
+    def spy(model, dataset, args, initial_epoch=0, **options):
+        # Keras records the strategy a model was built under (None outside one).
+        fits.append({
+            "built_under": type(model._distribute_strategy).__name__,
+            "fit_under": type(tf.distribute.get_strategy()).__name__,
+            "mirrored": all(isinstance(w.value, tf.distribute.DistributedValues)
+                            for w in model.generator.weights),
+            "initial_epoch": initial_epoch,
+        })
+        return real_fit(model, dataset, args, initial_epoch, **options)
+
+    monkeypatch.setattr(cli, "fit", spy)
+    out = tmp_path / "run"
+    main = load_script("train_gan_mnist.py").main
+    base = ["--data", str(tiny_npz), "--steps-per-epoch", "1", "--batch-size", "8", "--no-jit",
+            "--no-export", "--out", str(out), "--strategy", "mirrored", "--verbose", "0"]
+    for extra in (["--epochs", "1"], ["--epochs", "2", "--resume"]):  # a resumed model too
+        with pytest.raises(SystemExit) as info:
+            cli.run_main(main, base + extra)
+        assert info.value.code == 0, capsys.readouterr().err
+    expected = {"built_under": "MirroredStrategy", "fit_under": "MirroredStrategy",
+                "mirrored": True}
+    assert fits == [{**expected, "initial_epoch": 0}, {**expected, "initial_epoch": 1}]
+    assert "--strategy mirrored: 1 device(s), 8 image(s) each of a global batch of 8" in (
+        capsys.readouterr().out
+    )
+    assert log_epochs(out) == [0, 1]
+    assert json.loads((out / "checkpoints" / "last.json").read_text()) == {"epochs": 2}
+
+
+@pytest.mark.parametrize(
+    "script", ["train_dcgan_plants.py", "train_gan_mnist.py", "train_cgan_mnist.py",
+               "train_cyclegan.py"],
+)
+def test_strategy_of_another_backend_is_one_line(script, tmp_path, capsys, monkeypatch):
+    from keras_gans import cli
+
+    monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
+    # data_parallel on TensorFlow (the case run_tests.sh checks), mirrored on JAX.
+    wrong, needs = ("mirrored", "tensorflow") if keras_backend() == "jax" else ("data_parallel", "jax")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as info:
+        cli.run_main(load_script(script).main, ["--strategy", wrong, "--out", str(out)], script)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{script}: error: Strategy {wrong!r} ")
+    assert f"needs KERAS_BACKEND={needs}" in err
+    assert not out.exists()  # refused before any data, model or run folder
 
 
 # -- sampling and export --------------------------------------------------------
@@ -238,6 +402,19 @@ def test_data_error_is_one_line_in_a_subprocess(tmp_path):
         ("train_dcgan_plants.py", ["--export", "saved_models/plants"], "integer version"),
         ("train_dcgan_plants.py", ["--loss", "wasserstein"], "argument --loss"),
         ("train_gan_mnist.py", ["--batch-size", "-1"], "argument --batch-size"),
+        ("train_gan_mnist.py", ["--strategy", "horovod"], "argument --strategy: invalid choice"),
+        ("train_dcgan_plants.py", ["--strategy", "gpu"], "argument --strategy: invalid choice"),
+        ("train_cgan_mnist.py", ["--strategy", "multi-worker"], "argument --strategy"),
+        ("train_cgan_mnist.py", ["--num-classes", "0"], "argument --num-classes"),
+        ("train_cgan_mnist.py", ["--export", "saved_models/cgan"], "integer version"),
+        ("train_cyclegan.py", ["--strategy", "horovod"], "argument --strategy: invalid choice"),
+        ("train_cyclegan.py", ["--image-size", "64"], "argument --image-size"),
+        ("train_cyclegan.py", ["--data-a", "x"], "give both --data-a and --data-b"),
+        ("train_cyclegan.py", ["--translate", "x"], "--translate needs --model and --output"),
+        ("train_cyclegan.py", ["--lr", "0"], "argument --learning-rate/--lr"),
+        ("train_evaluator.py", ["--data", "x.npz", "--out", "m.h5"], "must end in .keras"),
+        ("train_evaluator.py", ["--data", "x.npz", "--out", "m.keras", "--holdout", "1"],
+         "--holdout must be in (0, 1)"),
         ("sample.py", [], "--model"),
         ("sample.py", ["--model", "m.keras", "--labels", "a,b"], "argument --labels"),
         ("export_generator.py", ["--model", "m.keras", "--out", "x/latest"], "integer version"),
@@ -253,7 +430,8 @@ def test_bad_arguments_are_one_line(script, args, message, capsys):
     assert err.count("\n") == 1 and err.startswith(f"{script}: error: ") and message in err
 
 
-def test_runtime_errors_are_one_line(tiny_folder, dcgan_run, capsys, tmp_path, monkeypatch):
+def test_runtime_errors_are_one_line(tiny_folder, tiny_domains, dcgan_run, capsys, tmp_path,
+                                    monkeypatch):
     from keras_gans import cli
 
     monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
@@ -283,6 +461,18 @@ def test_runtime_errors_are_one_line(tiny_folder, dcgan_run, capsys, tmp_path, m
         ("export_generator.py", ["--model", export, "--out", tmp_path / "e" / "1"],
          "already a SavedModel"),
         ("export_generator.py", ["--model", out, "--out", export], "--overwrite"),
+        ("train_cgan_mnist.py", ["--data", tmp_path / "missing.npz", "--out", tmp_path / "r4"],
+         "No such file or folder"),
+        ("train_cgan_mnist.py", ["--data", tiny_folder, "--batch-size", "8", "--out", out,
+                                 "--resume"], "holds a DCGAN run, not a ConditionalGAN"),
+        ("train_cyclegan.py", ["--data", tmp_path / "missing", "--image-size", "128",
+                               "--out", tmp_path / "r5"], "missing"),
+        ("train_cyclegan.py", ["--data", tiny_domains, "--image-size", "128", "--out", out],
+         "already holds a run"),
+        ("train_cyclegan.py", ["--translate", tiny_folder, "--model", out, "--output",
+                               tmp_path / "t"], "not a CycleGAN"),
+        ("train_cyclegan.py", ["--translate", tiny_folder, "--model", export, "--output",
+                               tmp_path / "t"], "no 'a_to_b' signature"),
     ]
     for script, args, message in cases:
         with pytest.raises(SystemExit) as info:
@@ -294,16 +484,34 @@ def test_runtime_errors_are_one_line(tiny_folder, dcgan_run, capsys, tmp_path, m
         assert message in lines[0], (args, err)
 
 
+def test_train_evaluator_data_error_exits_2(tmp_path):
+    # It reports before importing Keras: one line, exit status 2, no start-up noise.
+    missing = tmp_path / "missing.npz"
+    result = run("train_evaluator.py", "--data", missing, "--out", tmp_path / "m.keras",
+                 check=False)
+    assert result.returncode == 2
+    assert result.stderr == f"train_evaluator.py: error: data not found: {missing}\n"
+
+
 # -- --help ------------------------------------------------------------------------
 
-COMMON = ["--epochs", "--batch-size", "--steps-per-epoch", "--d-steps", "--g-steps", "--lr",
-          "--beta1", "--loss", "--seed", "--out", "--resume", "--overwrite", "--export",
-          "--no-export", "--jit", "--no-jit", "--data-dir"]
+RUN = ["--epochs", "--batch-size", "--steps-per-epoch", "--seed", "--out", "--resume",
+       "--overwrite", "--export", "--no-export", "--jit", "--no-jit", "--strategy", "--verbose",
+       "--data-dir"]
+COMMON = [*RUN, "--d-steps", "--g-steps", "--lr", "--beta1", "--loss"]
 FLAGS = {
     "train_dcgan_plants.py": ["--data", "--image-size", "--channels", "--latent-dim",
                               "--generator-width", "--discriminator-width", "--flip",
                               "--no-flip", *COMMON],
     "train_gan_mnist.py": ["--data", "--latent-dim", *COMMON],
+    "train_cgan_mnist.py": ["--data", "--image-size", "--channels", "--num-classes",
+                            "--latent-dim", "--width", "--label-mode",
+                            "--discriminator-label-mode", *COMMON],
+    "train_cyclegan.py": ["--data-a", "--data-b", "--data", "--tfds", "--image-size",
+                          "--learning-rate", "--lr", "--filters", "--residual-blocks",
+                          "--cycle-weight", "--identity-weight", "--pool-size", "--grid-images",
+                          "--grid-every", *RUN, "--translate", "--model", "--output",
+                          "--direction"],
     "sample.py": ["--model", "--num-samples", "--seed", "--out", "--ncols", "--labels"],
     "export_generator.py": ["--model", "--out", "--overwrite"],
 }
@@ -320,6 +528,11 @@ def test_help_mentions_every_flag(script, capsys):
     assert options == set(FLAGS[script])
     for flag in FLAGS[script]:
         assert re.search(rf"{re.escape(flag)}\b", text), flag
+    if "--strategy" in FLAGS[script]:
+        # The names of every backend, and that --batch-size is the global batch.
+        for name in ("none", "mirrored", "multi_worker", "tpu", "data_parallel", "TF_CONFIG"):
+            assert name in text, name
+        assert "global batch" in " ".join(text.split())
 
 
 # -- the real data -------------------------------------------------------------------
