@@ -276,6 +276,22 @@ class GAN(keras.Model):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
 
+    # -- saving --------------------------------------------------------------
+
+    _SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        # Keras saves no SeedGenerator state; without it a resumed run would
+        # replay the noise of its first steps instead of continuing.
+        store[self._SEED_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        super().load_own_variables({k: store[k] for k in keys if k != self._SEED_STATE})
+        if self._SEED_STATE in keys:  # absent from files saved before it was
+            self.seed_generator.state.assign(store[self._SEED_STATE])
+
     # -- metrics -------------------------------------------------------------
 
     def metric_names(self):

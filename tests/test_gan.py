@@ -112,6 +112,14 @@ def test_save_load_resumes_weights_and_both_optimizers(tmp_path):
     for opt, opt2 in ((gan.d_optimizer, loaded.d_optimizer), (gan.g_optimizer, loaded.g_optimizer)):
         for a, b in zip(opt_state(opt), opt_state(opt2)):
             np.testing.assert_array_equal(a, b)
+    # The noise stream continues where it was, rather than starting over.
+    state = keras.ops.convert_to_numpy(gan.seed_generator.state)
+    assert state.any()
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.seed_generator.state), state)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded.sample_noise(4)),
+        keras.ops.convert_to_numpy(gan.sample_noise(4)),
+    )
     # Resume: iterations continue and weights keep changing.
     before = weights_of(loaded.generator)
     loaded.fit(x, batch_size=16, epochs=1, verbose=0)
