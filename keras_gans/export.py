@@ -11,13 +11,17 @@ holding `saved_model.pb` and `variables/`. Signatures:
   same images.
 
 The generator is wrapped with `ExportArchive.track_and_add_endpoint`, which
-works from the TensorFlow and JAX (via jax2tf) backends alike, not from
-torch (see `_check_backend`); the uint8 conversion and noise are
-TensorFlow ops around it, so the SavedModel is self-contained and callable
-with TensorFlow alone.
+works from the TensorFlow and JAX (via jax2tf) backends alike; the uint8
+conversion and noise are TensorFlow ops around it, so the SavedModel is
+self-contained and callable with TensorFlow alone. From the torch backend
+the model is saved to a temporary `.keras` file and exported by a
+TensorFlow-backend Python process (see `_export_in_tensorflow`).
 """
 
 import os
+import subprocess
+import sys
+import tempfile
 
 import keras
 
@@ -33,20 +37,43 @@ def _tf():
     return tf
 
 
-def _check_backend():
-    """Fail early and clearly on torch.
+def _export_in_tensorflow(export_function, model, path, verbose):
+    """Run `export_function(model, path)` in a TensorFlow-backend process
+    (after `_prepare_target` has checked `path`).
 
-    Keras exports torch models via `torch.export` and torch_xla (StableHLO);
-    with Keras 3.15 and torch 2.x `torch.export` already rejects a
-    Functional model's input structure, and torch_xla is rarely installed.
+    Keras exports torch models only through `torch.export` and torch_xla,
+    which reject Keras models' inputs (Keras 3.15, torch 2.x). The model is
+    saved to a temporary `.keras` file instead and exported from there; its
+    classes must be importable there (keras_gans' own are; register custom
+    layers in a module the process can import).
     """
-    if keras.backend.backend() == "torch":
-        raise RuntimeError(
-            "export_generator does not support the torch backend (Keras' torch "
-            "SavedModel export needs torch.export + torch_xla and fails on "
-            "Keras models' inputs). Save the GAN (`gan.save('gan.keras')`), then "
-            "load and export it with KERAS_BACKEND=tensorflow (or jax)."
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    code = (
+        "import sys, importlib, keras\n"
+        "module, name, file, path, verbose = sys.argv[1:]\n"
+        "export = getattr(importlib.import_module(module), name)\n"
+        "model = keras.models.load_model(file, compile=False)\n"
+        "export(model, path, overwrite=True, verbose=verbose == '1')\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="keras_gans_export_") as tmp:
+        file = os.path.join(tmp, "model.keras")
+        model.save(file)
+        result = subprocess.run(
+            [sys.executable, "-c", code, export_function.__module__, export_function.__name__,
+             file, os.path.abspath(path), "1" if verbose else "0"],
+            env=env, capture_output=True, text=True,
         )
+    if verbose and result.stdout:
+        print(result.stdout, end="")
+    if result.returncode:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise RuntimeError(
+            "Exporting from the torch backend runs the export in a TensorFlow-backend "
+            f"process, which failed: {lines[-1] if lines else result.returncode}"
+        )
+    return path
 
 
 def _check_version_dir(path):
@@ -61,10 +88,9 @@ def _check_version_dir(path):
 
 
 def _prepare_target(path, overwrite):
-    """Checks before building an export: backend, TF Serving layout, and an
-    existing export at `path`. Returns `(tf, path)`."""
+    """Checks before building an export: TF Serving layout, and an existing
+    export at `path`. Returns `(tf, path)`."""
     tf = _tf()  # first: without TensorFlow, that is the message to show
-    _check_backend()
     path = _check_version_dir(path)
     if os.path.exists(path) and os.listdir(path) and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True or bump the version.")
@@ -107,6 +133,8 @@ def export_generator(gan, path, overwrite=True, verbose=False):
     ```
     """
     tf, path = _prepare_target(path, overwrite)
+    if keras.backend.backend() == "torch":
+        return _export_in_tensorflow(export_generator, gan, path, verbose)
     latent_dim = int(gan.latent_dim)
     conditional = getattr(gan, "num_classes", None) is not None
 

@@ -13,7 +13,7 @@ whatever Keras backend trained the model.
 
 import keras
 
-from keras_gans.export import _prepare_target, _to_uint8, _write
+from keras_gans.export import _export_in_tensorflow, _prepare_target, _to_uint8, _write
 
 
 def export_translator(cyclegan, path, overwrite=True, verbose=False):
@@ -38,6 +38,8 @@ def export_translator(cyclegan, path, overwrite=True, verbose=False):
     ```
     """
     tf, path = _prepare_target(path, overwrite)
+    if keras.backend.backend() == "torch":
+        return _export_in_tensorflow(export_translator, cyclegan, path, verbose)
     shape = [None, cyclegan.image_size, cyclegan.image_size, cyclegan.channels]
 
     archive = keras.export.ExportArchive()
