@@ -121,89 +121,6 @@ class LossPlot(keras.callbacks.Callback):
 _SKIPPED_MODES = ("omit", "nan", "last")
 
 
-def _has_layer(model, name):
-    try:
-        model.get_layer(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _output_is_softmax(model):
-    """Whether the model's (single) output is softmax probabilities."""
-    if len(model.outputs) != 1:
-        return False
-    layer = model.outputs[0]._keras_history.operation
-    if isinstance(layer, keras.layers.Softmax):
-        return True
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None) == "softmax"
-
-
-@keras.saving.register_keras_serializable(package="keras_gans")
-class _LogProbabilities(keras.layers.Layer):
-    """log(p): logits whose softmax is `p` again, for the Inception Score."""
-
-    def call(self, probabilities):
-        return keras.ops.log(keras.ops.maximum(probabilities, 1e-12))
-
-
-def resolve_extractor(extractor=None, layer=None, logits=False, logits_layer=None, batch_size=64):
-    """A `keras_gans.metrics.FeatureExtractor` from what a user names.
-
-    Args:
-        extractor: `None` or `"inception"` (InceptionV3 pool3, ImageNet
-            weights; raises `WeightsUnavailableError` offline), the path of a
-            `.keras` classifier (e.g. `evaluators/mnist.keras`), a
-            `keras.Model`, or a `FeatureExtractor` (returned as it is).
-        layer: the feature layer of a `.keras` model / `keras.Model`; default
-            its layer named "features" if it has one, else its output.
-        logits: also expose class logits (for the Inception Score).
-        logits_layer: the layer giving them; default the layer named
-            "logits", else the model's output (a softmax output is turned
-            into log-probabilities, which are logits of the same softmax).
-        batch_size: images per forward pass.
-    """
-    from keras_gans import metrics
-
-    if isinstance(extractor, metrics.FeatureExtractor):
-        return extractor
-    if extractor is None or (isinstance(extractor, str) and extractor.lower() == "inception"):
-        return metrics.InceptionFeatureExtractor(logits=logits, batch_size=batch_size)
-    if isinstance(extractor, (str, os.PathLike)):
-        path = os.fspath(extractor)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"Feature extractor model not found: {path!r}")
-        if not path.endswith(".keras"):
-            raise ValueError(f"Expected 'inception' or a .keras model file as extractor; got {path!r}.")
-        model = keras.saving.load_model(path, compile=False)
-    elif isinstance(extractor, keras.Model):
-        model = extractor
-    else:
-        raise TypeError(
-            "extractor must be None, 'inception', a .keras path, a keras.Model or a "
-            f"FeatureExtractor; got {type(extractor).__name__}."
-        )
-    if layer is None and _has_layer(model, "features"):
-        layer = "features"
-    if logits and logits_layer is None:
-        if _has_layer(model, "logits"):
-            logits_layer = "logits"
-        elif len(model.outputs) != 1:
-            raise ValueError("The extractor model has several outputs; name its logits layer.")
-        elif _output_is_softmax(model):
-            if layer is None:
-                raise ValueError("Name the feature `layer` of a softmax classifier.")
-            log_p = _LogProbabilities(name="log_probabilities")(model.outputs[0])
-            model = keras.Model(model.inputs, [model.outputs[0], log_p], name=model.name)
-            logits_layer = "log_probabilities"
-        else:
-            logits_layer = model.outputs[0]._keras_history.operation.name
-    return metrics.FeatureExtractor(
-        model, layer=layer, logits_layer=logits_layer if logits else None, batch_size=batch_size
-    )
-
-
 class FIDCallback(keras.callbacks.Callback):
     """Log the FID (and KID) of the generator every `every_n_epochs` epochs.
 
@@ -323,6 +240,8 @@ class FIDCallback(keras.callbacks.Callback):
         self.metric_options = metric_options
         # Resolved now, so that a missing model or offline weights fail
         # before training starts rather than after the first epoch.
+        from keras_gans.metrics import resolve_extractor
+
         self.extractor = resolve_extractor(extractor, batch_size=self.batch_size)
         self.metrics = ("fid", "kid") if self.kid else ("fid",)
         self.real_statistics = None

@@ -202,7 +202,7 @@ def real_source(args, extractor):
 
 
 def make_extractor(args, needs_logits):
-    from keras_gans.callbacks import resolve_extractor
+    from keras_gans.metrics import resolve_extractor
     from keras_gans.metrics import WeightsUnavailableError
 
     try:

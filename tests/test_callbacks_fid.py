@@ -9,7 +9,8 @@ import pytest
 
 import keras_gans as kg
 from keras_gans import metrics
-from keras_gans.callbacks import FIDCallback, resolve_extractor
+from keras_gans.callbacks import FIDCallback
+from keras_gans.metrics import resolve_extractor
 
 
 def tiny_classifier():

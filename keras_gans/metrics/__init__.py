@@ -16,6 +16,7 @@ from keras_gans.metrics.evaluation import evaluate
 from keras_gans.metrics.features import FeatureExtractor
 from keras_gans.metrics.features import InceptionFeatureExtractor
 from keras_gans.metrics.features import WeightsUnavailableError
+from keras_gans.metrics.features import resolve_extractor
 from keras_gans.metrics.frechet import frechet_distance
 from keras_gans.metrics.is_score import inception_score
 from keras_gans.metrics.kid import kernel_inception_distance
@@ -42,4 +43,5 @@ __all__ = [
     "precision_recall",
     "real_statistics",
     "register_metric",
+    "resolve_extractor",
 ]
