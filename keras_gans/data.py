@@ -228,6 +228,19 @@ def _as_size(image_size):
     return size
 
 
+def _check_channels(channels):
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+
+
+def _map_with_random(ds, fn, seed, num_parallel_calls=AUTOTUNE):
+    """`ds.map(fn)` where `fn(element, random)` also gets an int64 drawn per
+    element and redrawn every epoch, to seed stateless random ops (a seeded
+    stateful random op in `map` repeats its draws every epoch)."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    return tf.data.Dataset.zip((ds, seeds)).map(fn, num_parallel_calls=num_parallel_calls)
+
+
 def _convert_channels(images, channels):
     """Converts HWC or NHWC images to 1 or 3 channels; alpha is dropped."""
     c = images.shape[-1]
@@ -670,8 +683,7 @@ def image_dataset(
     >>> ds = image_dataset("mnist", image_size=32, channels=1)
     """
     size = _as_size(image_size)
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    _check_channels(channels)
     if dtype not in ("float32", "uint8"):
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}.")
     if pipeline not in ("auto", "tf", "numpy"):
@@ -702,12 +714,8 @@ def image_dataset(
         # After the cache, so that each epoch gets a new order.
         ds = ds.shuffle(_shuffle_buffer(count), seed=seed, reshuffle_each_iteration=True)
     if flip:
-        # Stateless flips seeded from a stream that is redrawn every epoch: a
-        # seeded stateful random op in `map` repeats its flips every epoch.
         # Flipping single uint8 images (before batching) copies only the
         # images that flip, which is cheaper than a masked flip of a batch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-
         def random_flip(element, random):
             seed_pair = tf.stack([random, tf.constant(0, tf.int64)])
             return _map_images(
@@ -715,9 +723,7 @@ def image_dataset(
                 lambda image: tf.image.stateless_random_flip_left_right(image, seed_pair),
             )
 
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            random_flip, num_parallel_calls=num_parallel_calls
-        )
+        ds = _map_with_random(ds, random_flip, seed, num_parallel_calls)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if dtype == "float32":
         ds = _map_images_ds(ds, _to_unit_range)  # One vectorised op per batch.
@@ -783,8 +789,7 @@ def unpaired_dataset(
     """
     _require_tf()
     size = _as_size(image_size)
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    _check_channels(channels)
     stage = "train" if training else "test"
 
     if b is None:
@@ -867,10 +872,7 @@ def unpaired_dataset(
                 out.append(images)
             return tuple(out)
 
-        seeds = tf.data.Dataset.random(
-            seed=None if seed is None else seed + 2, rerandomize_each_iteration=True
-        )
-        ds = tf.data.Dataset.zip((ds, seeds)).map(augment, num_parallel_calls=AUTOTUNE)
+        ds = _map_with_random(ds, augment, None if seed is None else seed + 2)
     ds = ds.batch(batch_size, drop_remainder=training)
     ds = ds.map(lambda x, y: (_to_unit_range(x), _to_unit_range(y)))
     ds = ds.prefetch(AUTOTUNE)
