@@ -27,7 +27,9 @@ def opt_state(optimizer):
     return [keras.ops.convert_to_numpy(v).copy() for v in optimizer.variables]
 
 
-@pytest.mark.parametrize("jit_compile", [True, False])
+@pytest.mark.parametrize(
+    "jit_compile", [pytest.param(True, marks=pytest.mark.slow_on_torch), False]
+)
 def test_fit_alternates_updates_and_reports_metrics(jit_compile):
     gan = tiny_dcgan()
     gan.compile(d_steps=1, g_steps=2, jit_compile=jit_compile)
@@ -224,6 +226,7 @@ def eight_gaussians(n, rng, radius=2.0, std=0.02):
     return (centers[rng.integers(0, 8, n)] + rng.normal(0, std, (n, 2))).astype("float32"), centers
 
 
+@pytest.mark.slow_on_torch
 def test_vanilla_gan_learns_a_ring_of_eight_gaussians():
     """The classic mode-coverage check, with the non-saturating loss."""
     rng = np.random.default_rng(0)
