@@ -510,6 +510,14 @@ class GAN(keras.Model):
             return gan_backend.stateless_step(self, self.gan_test_step, state, data, groups)
         return self.gan_test_step(args[0])
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`. A `tf.data.Dataset` or `PyDataset` brings its
+        own order, so `shuffle` defaults to False for them: Keras ignores
+        it there anyway, but warns about its default on every call."""
+        if not args and (hasattr(x, "element_spec") or isinstance(x, keras.utils.PyDataset)):
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, *args, **kwargs)
+
     def _check_compiled(self):
         if not self._trackers:
             raise ValueError("Call `compile()` before training or evaluating the GAN.")

@@ -273,3 +273,19 @@ def test_discriminator_only_steps_raise_its_accuracy():
         )
     after = accuracy()
     assert after > max(before, 0.9), (before, after)
+
+
+def test_fit_on_a_dataset_does_not_warn_about_shuffle():
+    # Keras warns on every fit(dataset) that its default shuffle=True is
+    # ignored; the order is the dataset's, so GAN.fit defaults it off.
+    import warnings
+
+    batches = kg.data.image_dataset(images(16), image_size=16, batch_size=8, shuffle=False,
+                                    pipeline="tf")
+    gan = tiny_dcgan()
+    gan.compile(jit_compile=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan.fit(batches, epochs=1, verbose=0)
+    assert not [w for w in caught if "shuffle" in str(w.message)]
+    assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 2
