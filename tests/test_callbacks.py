@@ -3,13 +3,14 @@ import pytest
 from PIL import Image
 
 import keras_gans as kg
+from helpers import JIT
 from keras_gans.callbacks import LossPlot, SampleGrid
 
 
 @pytest.fixture
 def gan():
     model = kg.DCGAN(image_size=16, channels=3, latent_dim=8, generator_width=4, discriminator_width=4, seed=0)
-    model.compile(jit_compile=False)
+    model.compile(jit_compile=JIT)
     return model
 
 

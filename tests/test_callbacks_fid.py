@@ -4,6 +4,7 @@ import csv
 import math
 
 import keras
+from helpers import JIT
 import numpy as np
 import pytest
 
@@ -53,7 +54,7 @@ def extractor(classifier):
 @pytest.fixture
 def gan():
     model = kg.DCGAN(image_size=16, channels=1, latent_dim=8, generator_width=4, discriminator_width=4, seed=0)
-    model.compile(jit_compile=False)
+    model.compile(jit_compile=JIT)
     return model
 
 

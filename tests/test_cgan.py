@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import keras
+from helpers import JIT
 
 from keras_gans.callbacks import SampleGrid
 from keras_gans.export import export_generator
@@ -21,9 +22,6 @@ from keras_gans.models.cgan import (
 )
 
 NUM_CLASSES = 10
-# XLA compilation costs TensorFlow more time than it saves over a few tiny
-# steps; JAX without jit runs op by op, far slower than compiling.
-JIT = "auto" if keras.backend.backend() == "jax" else False
 
 
 @pytest.fixture
@@ -71,6 +69,7 @@ def trained(tmp_path_factory):
 @pytest.mark.parametrize("label_mode", ["one_hot", "embedding"])
 @pytest.mark.parametrize("discriminator_label_mode", ["channels", "projection"])
 @pytest.mark.parametrize("body", ["mlp", "dcgan"])
+@pytest.mark.single_backend
 def test_network_shapes(body, label_mode, discriminator_label_mode):
     if body == "mlp":
         g = cgan_mlp_generator(NUM_CLASSES, (28, 28, 1), 8, (16,), label_mode, embedding_dim=4)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import keras
+from helpers import JIT
 
 from keras_gans.export_cyclegan import export_translator
 from keras_gans.layers import ImagePool
@@ -21,9 +22,6 @@ from keras_gans.models.cyclegan import (
 )
 
 SIZE = 32
-# XLA compilation costs TensorFlow more time than it saves over a few tiny
-# steps; JAX without jit runs op by op, far slower than compiling.
-JIT = "auto" if keras.backend.backend() == "jax" else False
 OPTIMIZERS = ("g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,6 +65,7 @@ def trained():
 # -- networks -------------------------------------------------------------------------
 
 
+@pytest.mark.single_backend
 def test_network_shapes_and_defaults():
     g = resnet_generator(SIZE, 3, filters=8, num_residual_blocks=2)
     assert g.output_shape == (None, SIZE, SIZE, 3)
@@ -224,6 +223,7 @@ def test_missing_or_empty_domain_fails_early(tmp_path):
     assert iterations(gan.d_a_optimizer) == 0
 
 
+@pytest.mark.single_backend
 def test_script_reports_a_missing_domain_in_one_line(tmp_path):
     write_images(tmp_path / "data" / "trainA", 2)
     result = subprocess.run(

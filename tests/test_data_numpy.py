@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import JIT
 from keras_gans import data
 
 
@@ -83,6 +84,6 @@ def test_trains_a_gan_through_fit():
     x = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
     ds = data.image_dataset(x, image_size=16, batch_size=8, pipeline="numpy", dtype="uint8")
     gan = kg.DCGAN(image_size=16, channels=3, latent_dim=8, generator_width=4, discriminator_width=4)
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     history = gan.fit(ds, epochs=2, verbose=0)
     assert len(history.history["d_loss"]) == 2 and int(gan.d_optimizer.iterations) == 8

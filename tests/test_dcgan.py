@@ -5,6 +5,7 @@ import keras
 from keras import layers
 
 import keras_gans as kg
+from helpers import JIT
 from keras_gans.models import dcgan_discriminator, dcgan_generator
 
 
@@ -78,7 +79,7 @@ def test_batchnorm_uses_the_reference_defaults():
 
 def test_inference_samples_vary_after_a_few_steps():
     gan = kg.DCGAN(image_size=32, channels=3, latent_dim=16, generator_width=8, discriminator_width=8, seed=0)
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     x = np.random.default_rng(0).uniform(-1, 1, (160, 32, 32, 3)).astype("float32")
     gan.fit(x, batch_size=16, epochs=3, verbose=0)  # 30 steps
     samples = gan.generate(64, seed=0)

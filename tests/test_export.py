@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import keras_gans as kg
+from helpers import JIT
 from keras_gans import export
 from keras_gans.images import to_uint8
 
@@ -16,7 +17,7 @@ from keras_gans.images import to_uint8
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     gan = kg.DCGAN(image_size=16, channels=3, latent_dim=8, generator_width=4, discriminator_width=4, seed=0)
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     x = np.random.default_rng(0).uniform(-1, 1, (32, 16, 16, 3)).astype("float32")
     gan.fit(x, batch_size=16, epochs=1, verbose=0)  # non-trivial BatchNorm statistics
     path = tmp_path_factory.mktemp("saved_models") / "tiny_dcgan" / "1"

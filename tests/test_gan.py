@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import keras
+from helpers import JIT
 from keras import layers
 
 import keras_gans as kg
@@ -47,7 +48,7 @@ def test_fit_alternates_updates_and_reports_metrics(jit_compile):
 
 def test_non_probabilistic_losses_report_raw_scores():
     gan = tiny_dcgan()
-    gan.compile(loss="wasserstein", jit_compile=False)
+    gan.compile(loss="wasserstein", jit_compile=JIT)
     logs = gan.fit(images(32), batch_size=16, epochs=1, verbose=0).history
     assert set(logs) == {"d_loss", "g_loss", "real_score", "fake_score"}
 
@@ -55,14 +56,14 @@ def test_non_probabilistic_losses_report_raw_scores():
 @pytest.mark.parametrize("loss", ["minimax", "least_squares", "hinge"])
 def test_every_loss_trains_a_step(loss):
     gan = kg.VanillaGAN(data_shape=(4,), latent_dim=4, generator_units=(8,), discriminator_units=(8,), seed=0)
-    gan.compile(loss=loss, jit_compile=False)
+    gan.compile(loss=loss, jit_compile=JIT)
     logs = gan.train_on_batch(np.zeros((8, 4), "float32"), return_dict=True)
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
 
 
 def test_evaluate_reports_without_updating():
     gan = tiny_dcgan()
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     before = weights_of(gan)
     result = gan.evaluate(images(32), batch_size=16, verbose=0, return_dict=True)
     assert set(result) == {"d_loss", "g_loss", "d_real", "d_fake"}
@@ -99,7 +100,7 @@ def test_save_load_resumes_weights_and_both_optimizers(tmp_path):
         g_optimizer=keras.optimizers.RMSprop(5e-4),
         loss="least_squares",
         g_steps=2,
-        jit_compile=False,
+        jit_compile=JIT,
     )
     x = images()
     gan.fit(x, batch_size=16, epochs=1, verbose=0)
@@ -143,14 +144,14 @@ class StopAt(keras.callbacks.Callback):
 def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
     x = images(32)
     gan = tiny_dcgan()
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
     with pytest.raises(RuntimeError, match="interrupted"):
         gan.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=[backup, StopAt(1)])
     assert int(gan.d_optimizer.iterations) == 4
 
     fresh = tiny_dcgan()
-    fresh.compile(jit_compile=False)
+    fresh.compile(jit_compile=JIT)
     history = fresh.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=[backup])
     # Epochs 0-1 were restored; only 2-3 ran, continuing the optimizer count.
     assert history.epoch == [2, 3]
@@ -192,7 +193,7 @@ def test_user_built_models_train_and_round_trip(tmp_path):
     generator, discriminator = keras_io_dcgan_models()
     gan = kg.GAN(generator=generator, discriminator=discriminator, seed=3)
     assert gan.latent_dim == 8  # read from the generator's input
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
     gan.save(tmp_path / "custom.keras")
     loaded = keras.models.load_model(tmp_path / "custom.keras")
@@ -228,7 +229,11 @@ def eight_gaussians(n, rng, radius=2.0, std=0.02):
 
 @pytest.mark.slow_on_torch
 def test_vanilla_gan_learns_a_ring_of_eight_gaussians():
-    """The classic mode-coverage check, with the non-saturating loss."""
+    """The classic mode-coverage check, with the non-saturating loss.
+
+    Seeded: over five global seeds on JAX it covered 7-8 modes with 70-73%
+    of samples near one, but an unlucky shuffle order can leave 5 covered."""
+    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     data, centers = eight_gaussians(16384, rng)
     gan = kg.VanillaGAN(
@@ -283,7 +288,7 @@ def test_fit_on_a_dataset_does_not_warn_about_shuffle():
     batches = kg.data.image_dataset(images(16), image_size=16, batch_size=8, shuffle=False,
                                     pipeline="tf")
     gan = tiny_dcgan()
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gan.fit(batches, epochs=1, verbose=0)

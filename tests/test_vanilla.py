@@ -1,6 +1,7 @@
 import numpy as np
 
 import keras
+from helpers import JIT
 import keras_gans as kg
 from keras_gans.models import mlp_discriminator, mlp_generator
 
@@ -18,7 +19,7 @@ def test_mlp_shapes_for_images_and_points():
 
 def test_vanilla_gan_fits_mnist_shaped_data_and_round_trips(tmp_path):
     gan = kg.VanillaGAN(data_shape=(28, 28, 1), latent_dim=8, generator_units=(16,), discriminator_units=(16,), seed=0)
-    gan.compile(loss="minimax", jit_compile=False)
+    gan.compile(loss="minimax", jit_compile=JIT)
     x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
     history = gan.fit(x, batch_size=16, epochs=1, verbose=0)
     assert np.isfinite(history.history["g_loss"][0])
@@ -34,6 +35,6 @@ def test_mnist_npz_short_fit(data_root):
         x = f["x_train"][:256]
     x = (x.astype("float32") / 127.5 - 1.0)[..., None]
     gan = kg.VanillaGAN(data_shape=(28, 28, 1), latent_dim=16, generator_units=(64,), discriminator_units=(64,), seed=0)
-    gan.compile(jit_compile=False)
+    gan.compile(jit_compile=JIT)
     history = gan.fit(x, batch_size=64, epochs=2, verbose=0)
     assert all(np.isfinite(v).all() for v in history.history.values())
