@@ -44,6 +44,11 @@ def test_fit_alternates_updates_and_reports_metrics(jit_compile):
     assert int(gan.d_optimizer.iterations) == 8
     assert int(gan.g_optimizer.iterations) == 16
     assert any(not np.allclose(a, b) for a, b in zip(before, weights_of(gan.generator)))
+    # New noise every step, from the model's SeedGenerator (under jit too: a
+    # draw baked into the compiled step would leave the counter still): per
+    # batch one draw for D and one for the second G update (the first reuses
+    # D's fakes).
+    assert keras.ops.convert_to_numpy(gan.seed_generator.state)[1] == 8 * 2
 
 
 def test_non_probabilistic_losses_report_raw_scores():
@@ -231,9 +236,9 @@ def eight_gaussians(n, rng, radius=2.0, std=0.02):
 def test_vanilla_gan_learns_a_ring_of_eight_gaussians():
     """The classic mode-coverage check, with the non-saturating loss.
 
-    Seeded: over five global seeds on JAX it covered 7-8 modes with 70-73%
-    of samples near one, but an unlucky shuffle order can leave 5 covered."""
-    keras.utils.set_random_seed(0)
+    Over five global seeds on JAX it covered 7-8 modes with 70-73% of
+    samples near one; an unlucky shuffle order can leave 5 covered, hence
+    the suite's fixed seed (conftest.py)."""
     rng = np.random.default_rng(0)
     data, centers = eight_gaussians(16384, rng)
     gan = kg.VanillaGAN(
@@ -277,7 +282,7 @@ def test_discriminator_only_steps_raise_its_accuracy():
             lambda: gan.discriminator_loss(keras.ops.convert_to_tensor(real), gan.generate(32)),
         )
     after = accuracy()
-    assert after > max(before, 0.9), (before, after)
+    assert before < 0.9 and after > 0.9, (before, after)
 
 
 def test_fit_on_a_dataset_does_not_warn_about_shuffle():
