@@ -339,12 +339,17 @@ class GAN(keras.Model):
         conditions = None
         if isinstance(data, (tuple, list)):
             data, conditions = data[0], (data[1] if len(data) > 1 else None)
-        data = ops.convert_to_tensor(data)
         if conditions is not None:
             conditions = keras.tree.map_structure(ops.convert_to_tensor, conditions)
-        if keras.backend.standardize_dtype(data.dtype) == "uint8":
-            data = ops.cast(data, "float32") / 127.5 - 1.0
-        return data, conditions
+        return self.batch_images(data), conditions
+
+    @staticmethod
+    def batch_images(images):
+        """A batch of images as a backend tensor, uint8 scaled to [-1, 1]."""
+        images = ops.convert_to_tensor(images)
+        if keras.backend.standardize_dtype(images.dtype) == "uint8":
+            images = ops.cast(images, "float32") / 127.5 - 1.0
+        return images
 
     def sample_noise(self, batch_size):
         """Latent vectors for one batch, from the model's SeedGenerator.

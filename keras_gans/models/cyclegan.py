@@ -545,13 +545,7 @@ class CycleGAN(GAN):
                 "CycleGAN trains on (a_images, b_images) batches, e.g. from "
                 "keras_gans.data.unpaired_dataset(a, b)."
             )
-        out = []
-        for images in data:
-            images = ops.convert_to_tensor(images)
-            if keras.backend.standardize_dtype(images.dtype) == "uint8":
-                images = ops.cast(images, "float32") / 127.5 - 1.0
-            out.append(images)
-        return tuple(out)
+        return tuple(self.batch_images(images) for images in data)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`, after checking that the data holds two domains
