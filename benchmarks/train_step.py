@@ -24,7 +24,7 @@ import sys
 import time
 
 
-def parse_args(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default=None,
                    help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
@@ -41,17 +41,27 @@ def parse_args(argv=None):
     p.add_argument("--torch-reference", default=None,
                    help="path of torch_dcgan.py: also run it (same res, batch, steps) in this run")
     p.add_argument("--torch-mode", default="eager", help="mode(s) for the reference, comma-separated")
-    return p.parse_args(argv)
+    return p
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
+
+
+def select_backend(args):
+    """Set KERAS_BACKEND from --backend; call before importing Keras."""
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import numpy as np
 
+
+def data_label(args):
+    return "synthetic" if args.data == "synthetic" else os.path.basename(os.path.normpath(args.data))
+
+
+def build_gan(args):
+    """The benchmarked DCGAN, compiled as `args` say (sets the dtype policy)."""
     import keras
     import keras_gans as kg
 
@@ -67,6 +77,15 @@ def main(argv=None):
         steps_per_execution=args.steps_per_execution,
         reuse_fakes=not args.no_reuse_fakes,
     )
+    return gan
+
+
+def build_dataset(args):
+    """Endless uint8 batches: `args.data`, or 8 random batches cycled."""
+    import numpy as np
+
+    import keras_gans as kg
+
     if args.data == "synthetic":
         # A few distinct random batches, cycled; fed exactly like real data.
         rng = np.random.default_rng(0)
@@ -75,8 +94,17 @@ def main(argv=None):
     else:
         source = args.data
     # uint8 batches, scaled to [-1, 1] on the device by the trainer.
-    ds = kg.data.image_dataset(source, image_size=args.res, batch_size=args.batch, seed=0,
-                               dtype="uint8", pipeline=args.pipeline).repeat()
+    return kg.data.image_dataset(source, image_size=args.res, batch_size=args.batch, seed=0,
+                                 dtype="uint8", pipeline=args.pipeline).repeat()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    select_backend(args)
+    import keras
+
+    gan = build_gan(args)
+    ds = build_dataset(args)
 
     def run(steps):
         return gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -85,7 +113,7 @@ def main(argv=None):
     start = time.perf_counter()
     history = run(args.steps)
     seconds = time.perf_counter() - start
-    label = "synthetic" if args.data == "synthetic" else os.path.basename(os.path.normpath(args.data))
+    label = data_label(args)
     print(
         f"keras-gans backend={keras.backend.backend()} res={args.res} batch={args.batch} "
         f"precision={args.precision} data={label} jit={gan.jit_compile} "
