@@ -36,6 +36,7 @@ from keras import ops
 
 from keras_gans import backend as gan_backend
 from keras_gans import losses as gan_losses
+from keras_gans.saving import SavesSeedState
 
 
 def _default_optimizer():
@@ -89,7 +90,7 @@ class OptimizerPair(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class GAN(keras.Model):
+class GAN(SavesSeedState, keras.Model):
     """A generative adversarial network trained with `compile()` and `fit()`.
 
     Args:
@@ -275,22 +276,6 @@ class GAN(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
-
-    # -- saving --------------------------------------------------------------
-
-    _SEED_STATE = "seed_generator_state"
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        # Keras saves no SeedGenerator state; without it a resumed run would
-        # replay the noise of its first steps instead of continuing.
-        store[self._SEED_STATE] = self.seed_generator.state
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        super().load_own_variables({k: store[k] for k in keys if k != self._SEED_STATE})
-        if self._SEED_STATE in keys:  # absent from files saved before it was
-            self.seed_generator.state.assign(store[self._SEED_STATE])
 
     # -- metrics -------------------------------------------------------------
 

@@ -158,3 +158,7 @@ def test_image_pool_config_and_state_round_trip(tmp_path):
     assert isinstance(loaded, ImagePool)
     np.testing.assert_array_equal(numpy(loaded.images), numpy(pool.images))
     assert int(numpy(loaded.count)) == 3
+    # The pool's own random state resumes too (Keras saves none by itself).
+    drawn = numpy(pool.seed_generator.state)
+    assert not np.array_equal(drawn, numpy(ImagePool(seed=5).seed_generator.state))
+    np.testing.assert_array_equal(numpy(loaded.seed_generator.state), drawn)

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_gans.saving import SavesSeedState
+
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class ImagePool(keras.layers.Layer):
+class ImagePool(SavesSeedState, keras.layers.Layer):
     """Keeps the last `pool_size` generated images and sometimes returns them.
 
     Shrivastava et al. (2017) and CycleGAN update the discriminator on a
@@ -18,7 +20,7 @@ class ImagePool(keras.layers.Layer):
 
     The pool and its fill count are non-trainable Keras variables, so the
     layer works inside a jitted step and under JAX's functional state, and
-    a `.keras` checkpoint resumes with the pool it had. A batch is queried
+    a `.keras` checkpoint resumes with the pool (and random state) it had. A batch is queried
     as if image by image: an image stored earlier in the batch can be
     returned later in the same batch, as in the sequential original.
 
