@@ -304,6 +304,26 @@ def scale_loss_for_replicas(loss):
     return loss
 
 
+def logs_for_replica_reduction(logs):
+    """Give scalar logs the leading axis that Keras reduces across workers.
+
+    Under `tf.distribute.MultiWorkerMirroredStrategy`, Keras 3's TensorFlow
+    trainer reduces every log with `strategy.reduce("MEAN", value, axis=0)`,
+    which fails for scalars ("Invalid reduction dimension 0 for input with
+    0 dimensions"; tensorflow/tensorflow#72388). Shaped `(1,)` they reduce
+    to their mean over the workers. Other strategies and backends get the
+    logs unchanged.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+        if (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                and strategy.extended._in_multi_worker_mode()):
+            return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
+
+
 def stateless_step(model, step_fn, state, data, groups):
     """Run a stateful `step_fn(data)` on JAX's functional trainer state.
 

@@ -29,11 +29,14 @@ A run folder holds::
 """
 
 import argparse
+import atexit
 import contextlib
 import csv
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import keras
 
@@ -222,7 +225,36 @@ def strategy_scope(args):
         )
     print(f"--strategy {args.strategy}: {devices} device(s), {args.batch_size // devices} "
           f"image(s) each of a global batch of {args.batch_size}.")
+    if not distribute.is_chief(strategy):
+        discard_worker_outputs(args)
     return strategy.scope()
+
+
+def discard_worker_outputs(args):
+    """Point a non-chief worker's writes at a scratch folder, removed at exit.
+
+    Every worker of a cluster runs the whole script, but only the chief
+    writes `--out` and `--export`; the others keep reading the chief's run
+    folder (`args.run_dir`) to resume, and write their copies to scratch.
+    """
+    scratch = tempfile.mkdtemp(prefix="keras_gans_worker_")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    args.run_dir = args.out
+    args.out = os.path.join(scratch, "run")
+    _DISCARDED[args.out] = args.run_dir
+    if getattr(args, "export", None):
+        args.export = os.path.join(scratch, "export")
+    print(f"This worker is not the chief: the chief writes {args.run_dir}; this "
+          f"worker's copies go to {scratch} (removed at exit).")
+    return scratch
+
+
+_DISCARDED = {}  # a non-chief worker's scratch run folder -> the chief's
+
+
+def run_dir(args):
+    """The run folder to read (resume) from: the chief's `--out` on every worker."""
+    return getattr(args, "run_dir", None) or args.out
 
 
 # -- running a script ---------------------------------------------------------
@@ -323,23 +355,24 @@ def resume_or_build(args, build, model_class=None):
     Returns:
         `(model, initial_epoch)`.
     """
-    path = os.path.join(args.out, CHECKPOINT)
+    source = run_dir(args)
+    path = os.path.join(source, CHECKPOINT)
     if args.resume:
         if not os.path.isfile(path):
-            old = os.path.join(args.out, "checkpoint.keras")
+            old = os.path.join(source, "checkpoint.keras")
             hint = f" (move an older run's {old} there)" if os.path.isfile(old) else ""
             raise FileNotFoundError(f"--resume: no checkpoint at {path}{hint}")
         model = keras.models.load_model(path)
         if model_class is not None and not isinstance(model, model_class):
             raise ValueError(
-                f"{args.out} holds a {type(model).__name__} run, not a {model_class.__name__}"
+                f"{source} holds a {type(model).__name__} run, not a {model_class.__name__}"
             )
         if args.jit is not None:
             model.jit_compile = args.jit
-        return model, completed_epochs(args.out)
+        return model, completed_epochs(source)
     if os.path.exists(path) and not args.overwrite:
         raise FileExistsError(
-            f"{args.out} already holds a run ({path}); pass --resume to continue "
+            f"{source} already holds a run ({path}); pass --resume to continue "
             f"it, --overwrite to start afresh, or another --out"
         )
     if args.overwrite:
@@ -429,10 +462,10 @@ def fit(model, dataset, args, initial_epoch=0, **callback_options):
     says how to resume. Returns the `History`, or None when the run has
     trained `args.epochs` epochs already. Call it inside `strategy_scope`."""
     if initial_epoch >= args.epochs:
-        print(f"{args.out} has trained {initial_epoch} epochs already; raise --epochs to continue.")
+        print(f"{run_dir(args)} has trained {initial_epoch} epochs already; raise --epochs to continue.")
         return None
     if initial_epoch:
-        print(f"Resuming {args.out} at epoch {initial_epoch + 1} of {args.epochs}.")
+        print(f"Resuming {run_dir(args)} at epoch {initial_epoch + 1} of {args.epochs}.")
     checkpoint = os.path.join(args.out, CHECKPOINT)
     try:
         return model.fit(
@@ -452,6 +485,9 @@ def fit(model, dataset, args, initial_epoch=0, **callback_options):
 
 def print_outputs(out_dir, export=None, trained=True):
     """Print where a training run put its files."""
+    if out_dir in _DISCARDED:
+        print(f"Outputs: written by the chief worker to {_DISCARDED[out_dir]}")
+        return
     rows = []
     if trained:
         rows.append(("samples", os.path.join(out_dir, "samples", "") + " (epoch_NNNN.png, final.png)"))

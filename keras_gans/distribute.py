@@ -19,7 +19,9 @@ with kg.distribute.strategy_scope(args.strategy):
 | `"data_parallel"`| jax        | `keras.distribution.DataParallel()`: all devices  |
 
 Keyword arguments go to the strategy (e.g. `devices=[...]` for "mirrored"
-and "data_parallel", `tpu="name-or-grpc-address"` for "tpu").
+and "data_parallel", `tpu="name-or-grpc-address"` for "tpu"). On a cluster
+every worker runs the same program; `is_chief(strategy)` says which one
+writes files.
 """
 
 import contextlib
@@ -88,6 +90,27 @@ def num_replicas(strategy):
     if hasattr(strategy, "num_replicas_in_sync"):
         return int(strategy.num_replicas_in_sync)
     return int(strategy.device_mesh.devices.size)
+
+
+def is_chief(strategy):
+    """Whether this process should write checkpoints, logs, samples and exports.
+
+    True on one machine; on a cluster, only for the chief: the TensorFlow
+    strategy's `extended.should_checkpoint` (worker 0, or the "chief" task
+    of `TF_CONFIG`), or on JAX the first process. The other workers run the
+    same steps (their collectives need them) but their files are discarded.
+    """
+    if strategy is None:
+        return True
+    extended = getattr(strategy, "extended", None)
+    if extended is not None:
+        try:
+            return bool(extended.should_checkpoint)
+        except NotImplementedError:
+            return True
+    import jax
+
+    return jax.process_index() == 0
 
 
 def strategy_scope(name, **kwargs):

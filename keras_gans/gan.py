@@ -486,7 +486,7 @@ class GAN(SavesSeedState, keras.Model):
                 self.metrics_variables,
             ]
             return gan_backend.stateless_step(self, self.gan_train_step, state, data, groups)
-        return self.gan_train_step(args[0])
+        return gan_backend.logs_for_replica_reduction(self.gan_train_step(args[0]))
 
     def test_step(self, *args):
         self._check_compiled()
@@ -498,7 +498,7 @@ class GAN(SavesSeedState, keras.Model):
                 self.metrics_variables,
             ]
             return gan_backend.stateless_step(self, self.gan_test_step, state, data, groups)
-        return self.gan_test_step(args[0])
+        return gan_backend.logs_for_replica_reduction(self.gan_test_step(args[0]))
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`. A `tf.data.Dataset` or `PyDataset` brings its

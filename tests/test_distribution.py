@@ -196,3 +196,101 @@ def test_strategy_names_and_errors():
         distribute.strategy_scope(wrong)
     with pytest.raises(ValueError, match="Unknown strategy"):
         distribute.strategy_scope("horovod")
+
+
+def test_only_the_chief_writes():
+    class Extended:
+        def __init__(self, chief):
+            self.chief = chief
+
+        @property
+        def should_checkpoint(self):
+            if self.chief is None:
+                raise NotImplementedError  # tf.distribute's base class
+            return self.chief
+
+    class Strategy:
+        def __init__(self, chief):
+            self.extended = Extended(chief)
+
+    assert distribute.is_chief(None)
+    assert distribute.is_chief(Strategy(True))
+    assert not distribute.is_chief(Strategy(False))
+    assert distribute.is_chief(Strategy(None))
+    if keras.backend.backend() == "jax":  # one process: the first
+        assert distribute.is_chief(keras.distribution.DataParallel())
+
+
+def _free_ports(n):
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def run_cluster(args, workers=2):
+    """Run scripts/train_gan_mnist.py as every worker of a local
+    MultiWorkerMirroredStrategy cluster; returns each worker's process."""
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(workers)]}
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    procs = []
+    for index in range(workers):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        procs.append(subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "train_gan_mnist.py"), *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env=dict(env, TF_CONFIG=json.dumps(config)),
+        ))
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        results.append((proc.returncode, out, err))
+    return results
+
+
+# Two local TensorFlow workers in subprocesses: once, in the first backend's pass.
+@pytest.mark.single_backend
+def test_multi_worker_cluster_trains_resumes_and_only_the_chief_writes(tmp_path):
+    import numpy as np
+
+    data = tmp_path / "mnist.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x_train=rng.integers(0, 256, (64, 28, 28), dtype=np.uint8),
+             y_train=np.arange(64) % 10)
+    out = tmp_path / "run"
+    base = ["--data", data, "--steps-per-epoch", "2", "--batch-size", "16", "--no-export",
+            "--out", out, "--strategy", "multi_worker", "--verbose", "2", "--seed", "0"]
+    for extra in (["--epochs", "1"], ["--epochs", "2", "--resume"]):
+        results = run_cluster(base + extra)
+        for code, stdout, stderr in results:
+            assert code == 0, stderr[-3000:]
+            assert "2 device(s), 8 image(s) each of a global batch of 16" in stdout
+
+        def epoch_lines(stdout):
+            return [line.split(" - ", 2)[-1] for line in stdout.splitlines() if "/step - " in line]
+
+        (_, chief, _), (_, worker, _) = results
+        # The logged losses are all-reduced: both workers print the same ones.
+        assert epoch_lines(chief) and epoch_lines(chief) == epoch_lines(worker)
+        assert "not the chief" not in chief
+        assert f"the chief writes {out}" in worker
+        scratch = worker.split("copies go to ", 1)[1].split(" ", 1)[0]
+        assert not os.path.exists(scratch)  # removed at exit
+        if "--resume" in extra:
+            for stdout in (chief, worker):  # both read the chief's checkpoint
+                assert f"Resuming {out} at epoch 2 of 2" in stdout
+    assert log_epochs(out) == [0, 1]
+    assert json.loads((out / "checkpoints" / "last.json").read_text()) == {"epochs": 2}
+
+
+def log_epochs(out):
+    import csv
+
+    with open(out / "log.csv") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
