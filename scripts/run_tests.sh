@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== KERAS_BACKEND=tensorflow: all tests"
-KERAS_BACKEND=tensorflow python -m pytest -q -p no:cacheprovider "$@" tests
+KERAS_BACKEND=tensorflow python -m pytest -q -p no:cacheprovider --durations=8 "$@" tests
 
 backend_tests=()
 for name in backend gan losses dcgan vanilla cgan cyclegan layers callbacks callbacks_fid \
@@ -17,12 +17,12 @@ for name in backend gan losses dcgan vanilla cgan cyclegan layers callbacks call
   backend_tests+=("tests/test_${name}.py")
 done
 echo "== KERAS_BACKEND=jax: ${backend_tests[*]}"
-KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider -m "not single_backend" "$@" \
+KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider --durations=8 -m "not single_backend" "$@" \
   "${backend_tests[@]}"
 
 if python -c "import torch" 2>/dev/null; then
   echo "== KERAS_BACKEND=torch: the same modules"
-  KERAS_BACKEND=torch python -m pytest -q -p no:cacheprovider \
+  KERAS_BACKEND=torch python -m pytest -q -p no:cacheprovider --durations=8 \
     -m "not single_backend and not slow_on_torch" "$@" "${backend_tests[@]}"
 else
   echo "== KERAS_BACKEND=torch: skipped (torch is not installed)"
