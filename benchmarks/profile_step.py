@@ -140,12 +140,15 @@ def input_ms_per_batch(dataset, batches):
     from keras.src.trainers.data_adapters import get_data_adapter
 
     iterator = get_data_adapter(dataset).get_jax_iterator()
-    jax.block_until_ready(jax.device_put(next(iterator)))
-    start = time.perf_counter()
-    for _ in range(batches):
-        batch = jax.device_put(next(iterator))
-    jax.block_until_ready(batch)
-    return (time.perf_counter() - start) * 1e3 / batches
+    try:
+        jax.block_until_ready(jax.device_put(next(iterator)))
+        start = time.perf_counter()
+        for _ in range(batches):
+            batch = jax.device_put(next(iterator))
+        jax.block_until_ready(batch)
+        return (time.perf_counter() - start) * 1e3 / batches
+    finally:
+        getattr(iterator, "close", lambda: None)()  # stops the PyDataset's workers
 
 
 def main(argv=None):
