@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU runs behind benchmarks/README.md, as one command per device call.
 #
-#   bash benchmarks/gpu_suite.sh speed     # ~8 min: targets, each config twice, interleaved
-#   bash benchmarks/gpu_suite.sh profile   # ~6 min: profile_step.py on the 64x64 gaps,
+#   bash benchmarks/gpu_suite.sh speed     # 18 processes, est. 6-9 min: each 64x64 config twice
+#   bash benchmarks/gpu_suite.sh profile   # 8 processes, est. 4-6 min: profile_step.py at 64x64,
 #                                          #   and synthetic vs flowers with pinned autotuning
 #
 # Expects, in the repository root (both git-ignored): `.whl/` with the Keras,
