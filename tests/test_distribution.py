@@ -27,6 +27,7 @@ import keras
 import pytest
 
 from keras_gans import distribute
+from test_scripts import log_epochs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -134,10 +135,16 @@ JAX_SCRIPT = COMMON + textwrap.dedent(
 )
 
 
-def run_script(script, backend, extra_env=None):
+def subprocess_env(backend, extra_env=None):
+    """The environment of a child Python on `backend` that imports this checkout."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra_env or {})
+    return env
+
+
+def run_script(script, backend, extra_env=None):
+    env = subprocess_env(backend, extra_env)
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
         cwd=ROOT, env=env,
@@ -237,8 +244,7 @@ def run_cluster(args, workers=2):
     """Run scripts/train_gan_mnist.py as every worker of a local
     MultiWorkerMirroredStrategy cluster; returns each worker's process."""
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(workers)]}
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = subprocess_env("tensorflow")
     procs = []
     for index in range(workers):
         config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
@@ -287,10 +293,3 @@ def test_multi_worker_cluster_trains_resumes_and_only_the_chief_writes(tmp_path)
                 assert f"Resuming {out} at epoch 2 of 2" in stdout
     assert log_epochs(out) == [0, 1]
     assert json.loads((out / "checkpoints" / "last.json").read_text()) == {"epochs": 2}
-
-
-def log_epochs(out):
-    import csv
-
-    with open(out / "log.csv") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]

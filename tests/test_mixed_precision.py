@@ -131,14 +131,19 @@ def test_cyclegan_trains_and_round_trips_under_policy(policy, tmp_path):
         gan.g_ba_optimizer.dynamic_scale.assign(512.0)  # as after overflows
     gan.save(tmp_path / "cyclegan.keras")
     loaded = keras.models.load_model(tmp_path / "cyclegan.keras")
-    # The loss scales and inner optimizers' states come back (resuming a
-    # fit after loading is tested in float32 by test_cyclegan.py).
+    # The loss scales and inner optimizers' states come back, and training
+    # goes on from them.
     for optimizer, restored in zip(optimizers, [loaded.g_ab_optimizer, loaded.g_ba_optimizer,
                                                 loaded.d_a_optimizer, loaded.d_b_optimizer]):
         assert type(restored) is type(optimizer)
         assert len(restored.variables) == len(optimizer.variables)
         for v1, v2 in zip(optimizer.variables, restored.variables):
             np.testing.assert_array_equal(numpy(v1), numpy(v2))
+    before = int(numpy(loaded.d_b_optimizer.iterations))
+    history = loaded.fit(a, b, batch_size=4, epochs=1, verbose=0).history
+    assert all(np.all(np.isfinite(v)) for v in history.values())
+    if policy == "mixed_bfloat16":
+        assert int(numpy(loaded.d_b_optimizer.iterations)) == before + 2
 
 
 def test_joint_update_unscales_each_optimizer_by_its_own_scale():

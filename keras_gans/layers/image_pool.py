@@ -20,9 +20,10 @@ class ImagePool(SavesSeedState, keras.layers.Layer):
 
     The pool and its fill count are non-trainable Keras variables, so the
     layer works inside a jitted step and under JAX's functional state, and
-    a `.keras` checkpoint resumes with the pool (and random state) it had. A batch is queried
-    as if image by image: an image stored earlier in the batch can be
-    returned later in the same batch, as in the sequential original.
+    a `.keras` checkpoint resumes with the pool (and random state) it had.
+    A batch is queried as if image by image: an image stored earlier in the
+    batch can be returned later in the same batch, as in the sequential
+    original.
 
     Args:
         pool_size: images to keep; 0 turns the pool off (images pass through).
