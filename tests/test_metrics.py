@@ -28,6 +28,8 @@ from keras_gans.metrics import real_statistics
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("KERAS_GANS_DATA")
 needs_data = pytest.mark.skipif(not DATA, reason="KERAS_GANS_DATA is not set")
+# The statistics are NumPy/SciPy: checked once, not on every backend.
+numpy_only = pytest.mark.single_backend
 
 
 def _random_cov(rng, d, scale=1.0):
@@ -38,6 +40,7 @@ def _random_cov(rng, d, scale=1.0):
 # -- FID ------------------------------------------------------------------------
 
 
+@numpy_only
 def test_fid_matches_closed_form_for_gaussians():
     rng = np.random.default_rng(0)
     d, n = 8, 20_000
@@ -51,12 +54,14 @@ def test_fid_matches_closed_form_for_gaussians():
     assert est == pytest.approx(exact, rel=0.03)
 
 
+@numpy_only
 def test_fid_of_a_set_with_itself_is_zero():
     x = np.random.default_rng(1).normal(size=(2000, 16))
     mu, cov = x.mean(0), np.cov(x, rowvar=False)
     assert abs(frechet_distance(mu, cov, mu, cov)) < 1e-6
 
 
+@numpy_only
 def test_fid_near_singular_covariance_is_finite():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(10, 64)), rng.normal(size=(12, 64)) + 0.5
@@ -64,6 +69,7 @@ def test_fid_near_singular_covariance_is_finite():
     assert np.isfinite(value) and value > 0
 
 
+@numpy_only
 def test_fid_agrees_with_numpy_scipy_reference():
     rng = np.random.default_rng(3)
     a = rng.normal(size=(500, 32)) @ rng.normal(size=(32, 32))
@@ -75,6 +81,7 @@ def test_fid_agrees_with_numpy_scipy_reference():
     assert stats_a.frechet_distance(stats_b) == pytest.approx(reference, rel=1e-6)
 
 
+@numpy_only
 def test_fid_rejects_mismatched_shapes():
     with pytest.raises(ValueError):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
@@ -83,6 +90,7 @@ def test_fid_rejects_mismatched_shapes():
 # -- FeatureStatistics ----------------------------------------------------------
 
 
+@numpy_only
 def test_feature_statistics_streaming_equals_numpy(tmp_path):
     rng = np.random.default_rng(4)
     x = rng.normal(size=(5000, 24)) * 3 + 1000.0  # large mean: tests the shift
@@ -112,6 +120,7 @@ def test_feature_statistics_streaming_equals_numpy(tmp_path):
     np.testing.assert_allclose(loaded.cov, np.cov(both, rowvar=False), rtol=1e-9, atol=1e-9)
 
 
+@numpy_only
 def test_feature_statistics_keeps_all_when_small():
     x = np.random.default_rng(5).normal(size=(50, 4)).astype(np.float32)
     stats = FeatureStatistics(keep_features=100)
@@ -134,6 +143,7 @@ def _mmd2_reference(x, y):
     return kxx + kyy - 2 * kxy
 
 
+@numpy_only
 def test_kid_agrees_with_loop_reference():
     rng = np.random.default_rng(6)
     x, y = rng.normal(size=(40, 6)), rng.normal(size=(40, 6)) + 0.4
@@ -143,6 +153,7 @@ def test_kid_agrees_with_loop_reference():
     assert std == 0.0
 
 
+@numpy_only
 def test_kid_same_distribution_near_zero_and_shift_positive():
     rng = np.random.default_rng(7)
     a, b = rng.normal(size=(1500, 32)), rng.normal(size=(1500, 32))
@@ -152,6 +163,7 @@ def test_kid_same_distribution_near_zero_and_shift_positive():
     assert shifted > 0.5 and shifted > 10 * shifted_std
 
 
+@numpy_only
 def test_kid_subset_size_is_clipped():
     rng = np.random.default_rng(8)
     mean, _ = kernel_inception_distance(rng.normal(size=(30, 4)), rng.normal(size=(50, 4)), num_subsets=3)
@@ -161,6 +173,7 @@ def test_kid_subset_size_is_clipped():
 # -- Inception Score ------------------------------------------------------------
 
 
+@numpy_only
 def test_inception_score_uniform_and_confident():
     assert inception_score(np.full((1000, 10), 0.1))[0] == pytest.approx(1.0, abs=1e-9)
     confident = np.eye(10)[np.arange(1000) % 10]
@@ -175,6 +188,7 @@ def test_inception_score_uniform_and_confident():
 # -- precision / recall ---------------------------------------------------------
 
 
+@numpy_only
 def test_precision_recall_identical_and_disjoint():
     rng = np.random.default_rng(9)
     x = rng.normal(size=(800, 8))
@@ -182,6 +196,7 @@ def test_precision_recall_identical_and_disjoint():
     assert precision_recall(x, x + 1000.0) == (0.0, 0.0)
 
 
+@numpy_only
 def test_precision_recall_half_the_modes():
     rng = np.random.default_rng(10)
     # Low dimension: k-NN balls of finite samples cover their own distribution
@@ -200,6 +215,7 @@ def test_precision_recall_half_the_modes():
 # -- registry -------------------------------------------------------------------
 
 
+@numpy_only
 def test_registry():
     assert {"fid", "kid", "is", "precision_recall"} <= set(available_metrics())
     assert get_metric("FID").name == "fid"
@@ -379,6 +395,7 @@ def _run_cli(*args):
     )
 
 
+@pytest.mark.single_backend  # argument checks, before any model is built
 def test_train_evaluator_cli_errors(tmp_path):
     help_ = _run_cli("--help")
     assert help_.returncode == 0 and "--data" in help_.stdout and "--image-size" in help_.stdout
