@@ -17,7 +17,7 @@
   per-epoch checkpoint and the CSV log of a run folder.
 - `find_model(path)`: a `.keras` file, a run folder or a SavedModel.
 - `fit(model, dataset, args, initial_epoch)`: `model.fit` with all of the
-  above; `print_outputs()` says where the files went.
+  above; `print_outputs(args)` says where the files went.
 
 A run folder holds::
 
@@ -241,15 +241,11 @@ def discard_worker_outputs(args):
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     args.run_dir = args.out
     args.out = os.path.join(scratch, "run")
-    _DISCARDED[args.out] = args.run_dir
     if getattr(args, "export", None):
         args.export = os.path.join(scratch, "export")
     print(f"This worker is not the chief: the chief writes {args.run_dir}; this "
           f"worker's copies go to {scratch} (removed at exit).")
     return scratch
-
-
-_DISCARDED = {}  # a non-chief worker's scratch run folder -> the chief's
 
 
 def run_dir(args):
@@ -483,11 +479,13 @@ def fit(model, dataset, args, initial_epoch=0, **callback_options):
         raise
 
 
-def print_outputs(out_dir, export=None, trained=True):
-    """Print where a training run put its files."""
-    if out_dir in _DISCARDED:
-        print(f"Outputs: written by the chief worker to {_DISCARDED[out_dir]}")
+def print_outputs(args, trained=True):
+    """Print where the run of `args` (`--out`, `--export`) put its files;
+    `trained=False` when it had trained all its epochs before."""
+    if run_dir(args) != args.out:  # Not the chief: its copies are gone.
+        print(f"Outputs: written by the chief worker to {run_dir(args)}")
         return
+    out_dir, export = args.out, getattr(args, "export", None)
     rows = []
     if trained:
         rows.append(("samples", os.path.join(out_dir, "samples", "") + " (epoch_NNNN.png, final.png)"))

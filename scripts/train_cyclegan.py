@@ -178,7 +178,7 @@ def train(args):
         from keras_gans.export_cyclegan import export_translator
 
         export_translator(gan, args.export)
-    cli.print_outputs(args.out, args.export, trained=history is not None)
+    cli.print_outputs(args, trained=history is not None)
 
 
 # -- translation --------------------------------------------------------------------

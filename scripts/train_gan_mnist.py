@@ -56,7 +56,7 @@ def main(argv=None):
         history = cli.fit(gan, dataset, args, initial_epoch)
     if args.export:
         kg.export.export_generator(gan, args.export)
-    cli.print_outputs(args.out, args.export, trained=history is not None)
+    cli.print_outputs(args, trained=history is not None)
     return 0
 
 

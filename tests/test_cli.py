@@ -280,8 +280,22 @@ def test_check_image_shape():
 
 
 def test_print_outputs(capsys):
-    cli.print_outputs("runs/x", "sm/x/1")
+    cli.print_outputs(argparse.Namespace(out="runs/x", export="sm/x/1"))
     out = capsys.readouterr().out
     for part in ("runs/x/samples", "runs/x/losses.png", "checkpoints/last.keras", "log.csv",
                  "runs/x/config.json", "sm/x/1"):
         assert part in out
+    cli.print_outputs(argparse.Namespace(out="runs/x", export=None), trained=False)
+    out = capsys.readouterr().out
+    assert "samples" not in out and "export" not in out and "runs/x/log.csv" in out
+
+
+def test_a_worker_that_is_not_the_chief_writes_to_scratch(capsys):
+    args = argparse.Namespace(out="runs/x", export="sm/x/1", resume=True)
+    scratch = cli.discard_worker_outputs(args)
+    assert os.path.isdir(scratch)
+    assert args.out == os.path.join(scratch, "run") and args.export == os.path.join(scratch, "export")
+    assert cli.run_dir(args) == "runs/x"  # It resumes from the chief's run folder.
+    capsys.readouterr()
+    cli.print_outputs(args)
+    assert capsys.readouterr().out.strip() == "Outputs: written by the chief worker to runs/x"
