@@ -11,7 +11,9 @@ Example:
 
 import os
 
-from keras_gans import cli
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+
+from keras_gans import cli  # noqa: E402
 
 
 def build_parser():

@@ -15,10 +15,13 @@ Examples:
 """
 
 import argparse
+import os
 
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
 
-from keras_gans import cli
+import numpy as np  # noqa: E402
+
+from keras_gans import cli  # noqa: E402
 
 
 def build_parser():

@@ -14,11 +14,14 @@ Examples:
 """
 
 import argparse
+import os
 
-import keras
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
 
-import keras_gans as kg
-from keras_gans import cli
+import keras  # noqa: E402
+
+import keras_gans as kg  # noqa: E402
+from keras_gans import cli  # noqa: E402
 
 
 def build_parser():

@@ -12,10 +12,14 @@ Examples:
     KERAS_BACKEND=jax python scripts/train_gan_mnist.py --strategy data_parallel  # all devices
 """
 
-import keras
+import os
 
-import keras_gans as kg
-from keras_gans import cli
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+
+import keras  # noqa: E402
+
+import keras_gans as kg  # noqa: E402
+from keras_gans import cli  # noqa: E402
 
 DATA_SHAPE = (28, 28, 1)
 
