@@ -8,7 +8,9 @@ A training step has two phases, as in the original GAN algorithm:
 2. **Generator phase** (`g_steps` times): draw fresh noise, generate, score,
    minimise the generator loss with the generator optimizer.
 
-Variants change small hooks, never the step itself:
+Variants change small hooks, not the step itself (CycleGAN, with two
+networks per phase, composes its own short step from the same
+`apply_update`):
 
 | hook                    | default                                   |
 |-------------------------|-------------------------------------------|
@@ -17,7 +19,7 @@ Variants change small hooks, never the step itself:
 | `fake_conditions(c, n)` | the real batch's conditions (or `None`)   |
 | `generate_images(z, c)` | `generator(z)`                            |
 | `discriminate(x, c)`    | `discriminator(x)`                        |
-| `discriminator_penalty` | none (WGAN-GP and R1 add one)             |
+| `discriminator_penalty` | none (a WGAN-GP or R1 variant adds one)   |
 | `discriminator_loss(real, fake, ...)` | the compiled loss pair on real/fake logits |
 | `generator_loss(fake, ...)`           | the compiled loss pair on fake logits     |
 
@@ -355,9 +357,11 @@ class GAN(SavesSeedState, keras.Model):
         return conditions
 
     def generate_images(self, z, conditions=None, training=False):
+        """Fakes from noise `z` (and `conditions`, for conditional models)."""
         return self.generator(z, training=training)
 
     def discriminate(self, images, conditions=None, training=False):
+        """The discriminator's logits for `images` (given `conditions`)."""
         return self.discriminator(images, training=training)
 
     def discriminator_penalty(self, real, fake, conditions, fake_conditions, training=True):

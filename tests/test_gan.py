@@ -210,6 +210,56 @@ def test_user_built_models_train_and_round_trip(tmp_path):
     assert clone.generator.count_params() == generator.count_params()
 
 
+class GradientPenaltyGAN(kg.GAN):
+    """WGAN-GP's penalty (Gulrajani et al. 2017) through the penalty hook."""
+
+    def __init__(self, *args, penalty_weight=10.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.penalty_weight = penalty_weight
+
+    def metric_names(self):
+        return super().metric_names() + ["gradient_penalty"]
+
+    def discriminator_penalty(self, real, fake, conditions, fake_conditions, training=True):
+        alpha = keras.random.uniform((keras.ops.shape(real)[0], 1), seed=self.seed_generator)
+        mixed = real + alpha * (fake - real)
+        grads = kg.backend.input_gradients(lambda x: self.discriminate(x, training=training), mixed)
+        norms = keras.ops.sqrt(keras.ops.sum(keras.ops.square(grads), axis=-1))
+        penalty = self.penalty_weight * keras.ops.mean(keras.ops.square(norms - 1.0))
+        return penalty, {"gradient_penalty": penalty}
+
+
+CRITIC_W = np.array([3.0, 0.0, 4.0, 0.0], "float32")  # |w| = 5
+
+
+def linear_critic_gan(penalty_weight):
+    generator = keras.Sequential([keras.Input((2,)), layers.Dense(4)])
+    generator.set_weights([np.arange(8, dtype="float32").reshape(2, 4) / 8, np.zeros(4, "float32")])
+    critic = keras.Sequential([keras.Input((4,)), layers.Dense(1)])
+    critic.set_weights([CRITIC_W[:, None], np.zeros(1, "float32")])
+    gan = GradientPenaltyGAN(generator, critic, seed=0, penalty_weight=penalty_weight)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
+                loss="wasserstein", jit_compile=JIT)
+    return gan
+
+
+def test_gradient_penalty_hook_trains_through_input_gradients():
+    # A linear critic w.x + b has the input gradient w everywhere, so the
+    # penalty is 10 (|w| - 1)^2 = 160, and its gradient with respect to w,
+    # 10 * 2 (|w| - 1) w / |w|, moves w by lr times that much more than the
+    # same step without the penalty (same noise, same fakes).
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    plain, penalised = linear_critic_gan(0.0), linear_critic_gan(10.0)
+    logs = penalised.train_on_batch(data, return_dict=True)
+    plain_logs = plain.train_on_batch(data, return_dict=True)
+    np.testing.assert_allclose(logs["gradient_penalty"], 160.0, rtol=1e-5)
+    assert plain_logs["gradient_penalty"] == 0.0
+    np.testing.assert_allclose(logs["d_loss"] - plain_logs["d_loss"], 160.0, rtol=1e-5)
+    w_plain = plain.discriminator.get_weights()[0][:, 0]
+    w_penalised = penalised.discriminator.get_weights()[0][:, 0]
+    np.testing.assert_allclose(w_plain - w_penalised, 0.01 * 10 * 2 * 4 * CRITIC_W / 5, rtol=1e-4)
+
+
 def test_clear_errors():
     gan = tiny_dcgan()
     with pytest.raises(ValueError, match="compile"):

@@ -604,8 +604,8 @@ class CycleGAN(GAN):
         """Both generators' objective: adversarial + lambda * cycle +
         identity_weight * identity. Returns `(loss, logs)`.
 
-        Unlike `GAN.generator_loss(batch_size, conditions)`, it needs the
-        real images of both domains: they are what the cycles reconstruct.
+        Unlike `GAN.generator_loss(fake, ...)`, it takes the real images of
+        both domains: they are what the cycles reconstruct.
         """
         fake_b = self.generator_ab(real_a, training=training)
         fake_a = self.generator_ba(real_b, training=training)
