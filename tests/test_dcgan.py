@@ -66,9 +66,14 @@ def test_dcgan_config_round_trip():
     clone = kg.DCGAN.from_config(config)
     assert clone.get_config() == config
     assert clone.generator.output_shape == (None, 32, 32, 1)
-    # A GAN-level config (with explicit networks) also loads as a DCGAN.
-    generic = kg.GAN.get_config(gan)
-    assert kg.DCGAN.from_config(generic).latent_dim == 12
+    # A GAN-level config (with explicit networks) also loads as a DCGAN, and
+    # its own config keeps those networks, not default-sized ones.
+    generic = kg.DCGAN.from_config(kg.GAN.get_config(gan))
+    assert (generic.latent_dim, generic.image_size, generic.channels) == (12, 32, 1)
+    again = kg.DCGAN.from_config(generic.get_config())
+    assert again.generator.output_shape == (None, 32, 32, 1)
+    assert again.generator.count_params() == gan.generator.count_params()
+    assert again.discriminator.count_params() == gan.discriminator.count_params()
 @pytest.mark.single_backend
 def test_batchnorm_uses_the_reference_defaults():
     # momentum 0.9 (PyTorch's 0.1): inference-mode samples follow training early on.

@@ -210,6 +210,21 @@ def test_user_built_models_train_and_round_trip(tmp_path):
     assert clone.generator.count_params() == generator.count_params()
 
 
+def test_model_classes_save_the_networks_they_were_given(tmp_path):
+    # Networks other than the class's own: the config must carry them, or
+    # loading would rebuild default ones that the saved weights do not fit.
+    generator = kg.models.mlp_generator((4,), 3, (5,), None)
+    discriminator = kg.models.mlp_discriminator((4,), (6,), 0.0)
+    gan = kg.VanillaGAN(latent_dim=3, generator=generator, discriminator=discriminator, seed=0)
+    assert gan.data_shape == (4,)
+    gan.compile(jit_compile=JIT)
+    gan.save(tmp_path / "given.keras")
+    loaded = keras.models.load_model(tmp_path / "given.keras")
+    assert isinstance(loaded, kg.VanillaGAN) and loaded.data_shape == (4,)
+    z = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(loaded.generate(z=z), gan.generate(z=z), atol=1e-6)
+
+
 class GradientPenaltyGAN(kg.GAN):
     """WGAN-GP's penalty (Gulrajani et al. 2017) through the penalty hook."""
 

@@ -122,6 +122,8 @@ class DCGAN(GAN):
         generator_width: the generator's `ngf`.
         discriminator_width: the discriminator's `ndf`.
         seed: seed of the noise SeedGenerator.
+        generator, discriminator: built networks to use instead (the
+            image size and channels are then read from the generator).
 
     Example:
 
@@ -144,8 +146,11 @@ class DCGAN(GAN):
         discriminator=None,
         **kwargs,
     ):
-        # `generator`/`discriminator` are accepted (and ignored when None) so
-        # that configs written by `GAN.get_config` also load here.
+        # Given networks (e.g. from a config written by `GAN.get_config`)
+        # replace the built ones, and are saved with the config.
+        self._given_networks = generator is not None or discriminator is not None
+        if generator is not None:
+            image_size, _, channels = generator.output_shape[1:]
         generator = generator or dcgan_generator(image_size, channels, latent_dim, generator_width)
         discriminator = discriminator or dcgan_discriminator(
             image_size, channels, discriminator_width
@@ -157,7 +162,7 @@ class DCGAN(GAN):
         self.discriminator_width = discriminator_width
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "image_size": self.image_size,
@@ -167,3 +172,7 @@ class DCGAN(GAN):
             "discriminator_width": self.discriminator_width,
             "seed": self.seed,
         }
+        if self._given_networks:
+            config.update({k: v for k, v in super().get_config().items()
+                           if k in ("generator", "discriminator")})
+        return config

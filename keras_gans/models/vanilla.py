@@ -83,6 +83,8 @@ class VanillaGAN(GAN):
         dropout: discriminator dropout rate.
         output_activation: generator output ("tanh" for images in [-1, 1]).
         seed: seed of the noise SeedGenerator.
+        generator, discriminator: built networks to use instead (the data
+            shape is then read from the generator).
 
     Example:
 
@@ -106,6 +108,11 @@ class VanillaGAN(GAN):
         discriminator=None,
         **kwargs,
     ):
+        # Given networks (e.g. from a config written by `GAN.get_config`)
+        # replace the built ones, and are saved with the config.
+        self._given_networks = generator is not None or discriminator is not None
+        if generator is not None:
+            data_shape = generator.output_shape[1:]
         self.data_shape = _as_shape(data_shape)
         generator = generator or mlp_generator(
             self.data_shape, latent_dim, generator_units, output_activation
@@ -121,7 +128,7 @@ class VanillaGAN(GAN):
         self.output_activation = output_activation
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "data_shape": list(self.data_shape),
@@ -132,3 +139,7 @@ class VanillaGAN(GAN):
             "output_activation": self.output_activation,
             "seed": self.seed,
         }
+        if self._given_networks:
+            config.update({k: v for k, v in super().get_config().items()
+                           if k in ("generator", "discriminator")})
+        return config
