@@ -263,7 +263,7 @@ class GAN(SavesSeedState, keras.Model):
         return {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "loss": self.loss_pair.name,
+            "loss": gan_losses.serialize(self.loss_pair),
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
             "reuse_fakes": self.reuse_fakes,
@@ -277,6 +277,7 @@ class GAN(SavesSeedState, keras.Model):
         for key in ("d_optimizer", "g_optimizer"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["loss"] = gan_losses.deserialize(config.get("loss", "non_saturating"))
         self.compile(**config)
 
     # -- metrics -------------------------------------------------------------

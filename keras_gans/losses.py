@@ -18,6 +18,7 @@ Example:
 
 import collections
 
+import keras
 from keras import ops
 
 
@@ -99,6 +100,22 @@ GANLoss.__doc__ = """A discriminator/generator loss pair.
 
 `probabilistic` says whether `sigmoid(logits)` is a probability under this
 loss, so the trainer can report mean D(x) and D(G(z)) as probabilities.
+
+A pair of your own functions saves with a compiled model when Keras can
+find them again on loading: decorate them with
+`@keras.saving.register_keras_serializable()`.
+
+Example:
+
+```python
+@keras.saving.register_keras_serializable(package="my_losses")
+def d_loss(real_logits, fake_logits): ...
+
+@keras.saving.register_keras_serializable(package="my_losses")
+def g_loss(fake_logits): ...
+
+gan.compile(loss=kg.losses.GANLoss("mine", d_loss, g_loss, probabilistic=False))
+```
 """
 
 _LOSSES = {
@@ -121,6 +138,31 @@ _ALIASES = {"nonsaturating": "non_saturating", "ns": "non_saturating", "lsgan": 
 def names():
     """The names `get` accepts."""
     return sorted(_LOSSES)
+
+
+def serialize(pair):
+    """A built-in pair's name, or a dict holding a custom pair's functions
+    (serialized by Keras: register them to load them back)."""
+    if tuple(pair) == tuple(_LOSSES.get(pair.name, ())):  # (Keras may re-wrap the tuple.)
+        return pair.name
+    return {
+        "name": pair.name,
+        "discriminator": keras.saving.serialize_keras_object(pair.discriminator),
+        "generator": keras.saving.serialize_keras_object(pair.generator),
+        "probabilistic": bool(pair.probabilistic),
+    }
+
+
+def deserialize(config):
+    """The `GANLoss` that `serialize` wrote."""
+    if not isinstance(config, dict):
+        return get(config)
+    return GANLoss(
+        config["name"],
+        keras.saving.deserialize_keras_object(config["discriminator"]),
+        keras.saving.deserialize_keras_object(config["generator"]),
+        config["probabilistic"],
+    )
 
 
 def get(identifier):

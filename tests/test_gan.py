@@ -225,6 +225,18 @@ def test_model_classes_save_the_networks_they_were_given(tmp_path):
     np.testing.assert_allclose(loaded.generate(z=z), gan.generate(z=z), atol=1e-6)
 
 
+def test_a_custom_loss_pair_saves_and_loads(tmp_path):
+    from test_losses import DOUBLED_HINGE
+
+    gan = tiny_dcgan()
+    gan.compile(loss=DOUBLED_HINGE, jit_compile=JIT)
+    gan.save(tmp_path / "custom_loss.keras")
+    loaded = keras.models.load_model(tmp_path / "custom_loss.keras")
+    assert loaded.loss_pair == DOUBLED_HINGE
+    logs = loaded.train_on_batch(images(16), return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and "real_score" in logs
+
+
 class GradientPenaltyGAN(kg.GAN):
     """WGAN-GP's penalty (Gulrajani et al. 2017) through the penalty hook."""
 

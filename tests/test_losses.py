@@ -1,5 +1,7 @@
+import json
 import math
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -76,3 +78,24 @@ def test_get_accepts_names_aliases_and_pairs_and_rejects_unknown():
     assert losses.get(pair) is pair
     with pytest.raises(ValueError, match="Unknown GAN loss 'nope'.*hinge"):
         losses.get("nope")
+
+
+@keras.saving.register_keras_serializable(package="keras_gans_tests")
+def doubled_hinge_d_loss(real_logits, fake_logits):
+    return 2.0 * losses.hinge_discriminator_loss(real_logits, fake_logits)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans_tests")
+def doubled_hinge_g_loss(fake_logits):
+    return 2.0 * losses.hinge_generator_loss(fake_logits)
+
+
+# A custom pair under a built-in's name: it must not come back as the built-in.
+DOUBLED_HINGE = losses.GANLoss("hinge", doubled_hinge_d_loss, doubled_hinge_g_loss, False)
+
+
+def test_serialize_names_built_ins_and_keeps_custom_functions():
+    assert losses.serialize(losses.get("hinge")) == "hinge"
+    assert losses.deserialize("hinge") is losses.get("hinge")
+    config = json.loads(json.dumps(losses.serialize(DOUBLED_HINGE)))  # as saved in a .keras file
+    assert losses.deserialize(config) == DOUBLED_HINGE

@@ -511,7 +511,7 @@ class CycleGAN(GAN):
             key: keras.saving.serialize_keras_object(getattr(self, key)) for key in _OPTIMIZER_NAMES
         }
         config.update(
-            loss=self.loss_pair.name,
+            loss=gan_losses.serialize(self.loss_pair),
             jit_compile=self._requested_jit_compile,
             run_eagerly=self.run_eagerly,
             steps_per_execution=self.steps_per_execution,
@@ -523,6 +523,7 @@ class CycleGAN(GAN):
         for key in _OPTIMIZER_NAMES:
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["loss"] = gan_losses.deserialize(config.get("loss", "least_squares"))
         self.compile(**config)
 
     @property
