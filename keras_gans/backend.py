@@ -221,8 +221,10 @@ def input_gradients(fn, inputs):
 
     The result stays differentiable with respect to model variables, so a
     penalty built from it (e.g. `(||grad|| - 1)^2`) can itself be minimised.
-    Variable updates inside `fn` (BatchNorm statistics) are discarded: a
-    penalty evaluation should not move running statistics.
+    Variable updates inside `fn` (BatchNorm's moving statistics under
+    `training=True`) are discarded on JAX but kept on TensorFlow and
+    PyTorch; critics with gradient penalties normally have no BatchNorm
+    (WGAN-GP uses layer normalization), so this rarely matters.
     """
     if BACKEND == "tensorflow":
         import tensorflow as tf

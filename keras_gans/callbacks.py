@@ -192,10 +192,14 @@ class FIDCallback(keras.callbacks.Callback):
     ```python
     fid = kg.callbacks.FIDCallback(x_test, every_n_epochs=5, num_samples=5000,
                                    extractor="evaluators/mnist.keras", kid=True)
-    history = gan.fit(ds, epochs=20,
-                      callbacks=[fid, keras.callbacks.CSVLogger("log.csv")])
+    history = gan.fit(ds, epochs=20, callbacks=[fid])
     history.history["fid"]     # one value per evaluated epoch (5, 10, 15, 20)
     fid.history                # {"epoch": [5, 10, 15, 20], "fid": [...], ...}
+
+    # With a CSV log: one row per epoch, NaN where FID was not computed.
+    fid = kg.callbacks.FIDCallback(x_test, every_n_epochs=5, skipped="nan",
+                                   extractor="evaluators/mnist.keras")
+    gan.fit(ds, epochs=20, callbacks=[fid, keras.callbacks.CSVLogger("log.csv")])
     ```
     """
 

@@ -5,10 +5,10 @@ holding `saved_model.pb` and `variables/`. Signatures:
 
 - `serving_default`: `z` float32 `[batch, latent_dim]` (and `labels` int32
   `[batch]` for conditional models) -> `images` uint8 `[batch, H, W, C]`.
-- `sample`: `num_samples` int32 and `seed` int32 scalars (and `labels` for
-  conditional models) -> `images`: the export draws its own noise, so a
-  client needs no knowledge of the latent space. The same seed gives the
-  same images.
+- `sample`: `num_samples` int32 and `seed` int32 scalars -> `images`; for
+  conditional models `seed` and `labels` int32 `[batch]` (one image per
+  label). The export draws its own noise, so a client needs no knowledge
+  of the latent space. The same seed gives the same images.
 
 The generator is wrapped with `ExportArchive.track_and_add_endpoint`, which
 works from the TensorFlow and JAX (via jax2tf) backends alike; the uint8
