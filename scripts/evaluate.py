@@ -11,24 +11,28 @@ needs --num-classes.
 
 --data is the real data: a folder of images (searched recursively), an
 `.npz` file (the `x_<split>` array, e.g. mnist.npz's x_train) or a
-TensorFlow Datasets name. Images of any size are resized to the extractor's
-input.
+TensorFlow Datasets name (read from --data-dir when given, e.g. a folder
+prepared on another machine). Images of any size are resized to the
+extractor's input.
 
 --extractor is "inception" (InceptionV3 pool3 features and ImageNet logits,
-the standard; its weights are downloaded once, which fails offline) or a
-`.keras` classifier such as evaluators/mnist.keras (trained by
-scripts/train_evaluator.py): --layer names its feature layer (default
-"features"), and the Inception Score uses its class logits (the "logits"
-layer, or its output; a softmax output is turned into log-probabilities).
+the standard; its weights are downloaded once, or read from
+--inception-weights on a machine without internet) or a `.keras` classifier
+such as evaluators/mnist.keras (trained by scripts/train_evaluator.py):
+--layer names its feature layer (default "features"), and the Inception
+Score uses its class logits (the "logits" layer, or its output; a softmax
+output is turned into log-probabilities).
 
 Real-data statistics are cached in --cache-dir (default
 ~/.cache/keras_gans) keyed by data, extractor and sample count.
 
 Examples:
-    python scripts/evaluate.py --generator runs/mnist_dcgan --data mnist.npz \\
+    python scripts/evaluate.py --generator runs/mnist_gan --data mnist.npz \\
         --extractor evaluators/mnist.keras --num-samples 10000 --out results.json
-    python scripts/evaluate.py --generator saved_models/flowers/1 --data flowers128/ \\
+    python scripts/evaluate.py --generator saved_models/plants_dcgan/1 --data flowers128/ \\
         --extractor evaluators/flowers64.keras --metrics fid,kid
+    python scripts/evaluate.py --generator runs/plants_dcgan --data flowers128/ --metrics fid,kid \\
+        --inception-weights inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5
 """
 
 import json
@@ -47,6 +51,9 @@ PROG = "evaluate.py"
 METRIC_NAMES = {"fid": "fid", "kid": "kid", "is": "is", "pr": "precision_recall",
                 "precision_recall": "precision_recall", "inception_score": "is"}
 DEFAULT_CACHE = os.path.join("~", ".cache", "keras_gans")
+#: InceptionV3's weights files, by whether the ImageNet logits (IS) are needed.
+INCEPTION_FILES = {False: "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                   True: "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"}
 
 
 def build_parser():
@@ -60,9 +67,18 @@ def build_parser():
                    help="real images: a folder, an .npz file (x_<split>), or a TFDS name")
     p.add_argument("--split", default="train",
                    help="the .npz array suffix or TFDS split (default train)")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="TensorFlow Datasets directory for a TFDS --data, e.g. one prepared "
+                   "elsewhere (default ~/tensorflow_datasets)")
     p.add_argument("--extractor", default="inception",
-                   help="'inception' (needs the ImageNet weights: a download) or a .keras "
-                   "classifier, e.g. evaluators/mnist.keras (default inception)")
+                   help="'inception' (needs the ImageNet weights: a download, or "
+                   "--inception-weights) or a .keras classifier, e.g. evaluators/mnist.keras "
+                   "(default inception)")
+    p.add_argument("--inception-weights", default=None, metavar="PATH",
+                   help=f"a local InceptionV3 weights file for --extractor inception, for machines "
+                   f"without internet: {INCEPTION_FILES[False]}, or {INCEPTION_FILES[True]} (with "
+                   "the top) when IS is among --metrics, as by default (default: download once "
+                   "into ~/.keras)")
     p.add_argument("--layer", default=None,
                    help="feature layer of a .keras extractor (default 'features' if it has one, "
                    "else its output)")
@@ -193,7 +209,7 @@ def real_source(args, extractor):
     ds = gan_data.image_dataset(
         args.data, image_size=size, channels=3 if extractor.channels == 3 else 1,
         batch_size=args.batch_size, shuffle=False, drop_remainder=False, dtype="uint8",
-        split=args.split, cache=False,
+        split=args.split, cache=False, data_dir=args.data_dir,
     )
     return ds, f"tfds:{args.data}:{args.split}:{size}"
 
@@ -202,19 +218,35 @@ def real_source(args, extractor):
 
 
 def make_extractor(args, needs_logits):
-    from keras_gans.metrics import resolve_extractor
+    from keras_gans.metrics import InceptionFeatureExtractor
     from keras_gans.metrics import WeightsUnavailableError
+    from keras_gans.metrics import resolve_extractor
 
+    fname = INCEPTION_FILES[bool(needs_logits)]
+    if args.inception_weights:
+        try:
+            return InceptionFeatureExtractor(
+                weights=args.inception_weights, logits=needs_logits, batch_size=args.batch_size
+            )
+        except (OSError, ValueError) as e:
+            need = f"pass {fname}" + (" (the Inception Score needs the top)" if needs_logits else "")
+            raise ValueError(
+                f"--inception-weights {args.inception_weights} does not load into InceptionV3 "
+                f"({type(e).__name__}: {cli._one_line(e, 200)}); {need}"
+            ) from e
     try:
         return resolve_extractor(
             args.extractor, layer=args.layer, logits=needs_logits,
             logits_layer=args.logits_layer, batch_size=args.batch_size,
         )
     except WeightsUnavailableError as e:
+        # The fix last, whole; the download's own error, cut short, before it.
+        cause = e.__cause__ or e
         raise ValueError(
-            "the InceptionV3 ImageNet weights are not available (offline?); pass "
-            "--extractor PATH.keras, a classifier with a 'features' layer such as "
-            f"evaluators/mnist.keras. ({cli._one_line(e, 300)})"
+            f"the InceptionV3 ImageNet weights could not be downloaded ({type(cause).__name__}: "
+            f"{cli._one_line(cause, 200)}); offline, download {fname} elsewhere and pass "
+            "--inception-weights PATH, or pass --extractor PATH.keras, a classifier with a "
+            "'features' layer such as evaluators/mnist.keras"
         ) from e
 
 
@@ -234,6 +266,13 @@ def main(argv=None):
     kind, path = cli.find_model(args.generator)
     if args.extractor.lower() != "inception" and not os.path.exists(args.extractor):
         raise FileNotFoundError(f"--extractor: no such model file: {args.extractor}")
+    if args.inception_weights:
+        if args.extractor.lower() != "inception":
+            raise ValueError(
+                f"--inception-weights applies to --extractor inception, not {args.extractor}"
+            )
+        if not os.path.isfile(args.inception_weights):
+            raise FileNotFoundError(f"--inception-weights: no such file: {args.inception_weights}")
     if not os.path.exists(os.path.expanduser(args.data)) and (
         os.sep in args.data or args.data.endswith((".npz", ".keras"))
     ):

@@ -139,7 +139,48 @@ def test_offline_inception_says_to_pass_extractor(files, capsys, monkeypatch):
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     line = one_line_error(capsys, ["--generator", str(files / "gan.keras"), "--data", str(files / "data.npz")])
-    assert "--extractor PATH.keras" in line
+    # The whole fix survives the one-line cut: both ways out, and the file to fetch.
+    assert "no network" in line and line.endswith("such as evaluators/mnist.keras")
+    assert "download inception_v3_weights_tf_dim_ordering_tf_kernels.h5 elsewhere" in line
+    assert "--inception-weights PATH" in line and "--extractor PATH.keras" in line
+
+
+def test_inception_weights_errors_name_the_file(files, capsys, monkeypatch):
+    monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
+    base = ["--generator", str(files / "gan.keras"), "--data", str(files / "data.npz")]
+    missing = files / "nowhere" / "inception.h5"
+    line = one_line_error(capsys, [*base, "--inception-weights", str(missing)])
+    assert line == f"evaluate.py: error: --inception-weights: no such file: {missing}"
+    (files / "bogus.h5").write_text("not HDF5")
+    line = one_line_error(capsys, [*base, "--inception-weights", str(files / "bogus.h5"),
+                                   "--extractor", str(files / "clf.keras")])
+    assert "applies to --extractor inception, not" in line
+    # A file that is no InceptionV3 weights (the network is built, ~3 s, then fails to load).
+    line = one_line_error(capsys, [*base, "--inception-weights", str(files / "bogus.h5"),
+                                   "--metrics", "fid"])
+    assert line.startswith(f"evaluate.py: error: --inception-weights {files / 'bogus.h5'} does not "
+                           "load into InceptionV3")
+    assert line.endswith("pass inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
+
+
+def test_inception_file_names_match_the_library():
+    from keras_gans.metrics import features
+
+    assert evaluate_script.INCEPTION_FILES == {k: v[0] for k, v in features._INCEPTION_WEIGHTS.items()}
+
+
+def test_data_dir_reaches_tfds(files, monkeypatch):
+    seen = {}
+
+    def image_dataset(source, **kwargs):
+        seen.update(kwargs, source=source)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(kg.data, "image_dataset", image_dataset)
+    with pytest.raises(ValueError, match="stop here"):
+        evaluate_script.main(["--generator", str(files / "gan.keras"), "--data", "mnist",
+                              "--data-dir", str(files / "tfds"), "--extractor", str(files / "clf.keras")])
+    assert seen["source"] == "mnist" and seen["data_dir"] == str(files / "tfds")
 
 
 def test_bad_metric_is_an_argument_error(files, capsys):
