@@ -6,13 +6,15 @@
   package) become one line on stderr and exit status 2, Ctrl-C exits with
   130; anything else keeps its traceback. Set `KERAS_GANS_TRACEBACK=1` to
   see the traceback of an expected error too.
-- `add_common_training_args(parser, ...)`: the flags every GAN training
-  script shares: `add_run_args` (epochs, batch size, run folder, export,
-  resume, --strategy, ...) and `add_gan_args` (optimizer, loss, steps).
+- `add_common_training_args(parser, ...)`: the flags the GAN training
+  scripts share: `add_run_args` (epochs, batch size, run folder, export,
+  resume, --strategy, ...; train_cyclegan.py has these alone) and
+  `add_gan_args` (optimizer, loss, steps).
 - `compile_from_args(gan, args)`: compile with those flags.
 - `strategy_scope(args)`: the `--strategy` scope to build, compile and fit in.
 - `resume_or_build(args, build)`: a fresh model, or the run folder's last
-  checkpoint and the epoch to continue from.
+  checkpoint and the epoch to continue from; first, `check_export(args)`
+  refuses an `--export` that could not be written after training.
 - `training_callbacks(out_dir, ...)`: sample grids, a loss plot, the
   per-epoch checkpoint and the CSV log of a run folder.
 - `find_model(path)`: a `.keras` file, a run folder or a SavedModel.
@@ -32,6 +34,7 @@ import argparse
 import atexit
 import contextlib
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -187,7 +190,7 @@ def add_common_training_args(
     seed=None,
     **gan_args,
 ):
-    """Add the flags every GAN training script shares: `add_run_args` and
+    """Add the flags the GAN training scripts share: `add_run_args` and
     `add_gan_args` (whose keyword arguments `gan_args` takes). The keyword
     arguments are the script's defaults."""
     add_run_args(parser, out=out, export=export, epochs=epochs, batch_size=batch_size, seed=seed)
@@ -338,8 +341,21 @@ def completed_epochs(out_dir):
     return max((int(r["epoch"]) + 1 for r in rows if r.get("epoch")), default=0)
 
 
+def check_export(args):
+    """Raise a one-line ImportError before training when `args.export` asks
+    for a SavedModel and TensorFlow, which writes it, is not installed."""
+    if getattr(args, "export", None) and importlib.util.find_spec("tensorflow") is None:
+        raise ImportError(
+            f"--export {args.export}: SavedModel export needs TensorFlow, which is not "
+            "installed; pip install tensorflow, or pass --no-export to train without it"
+        )
+
+
 def resume_or_build(args, build, model_class=None):
     """The model to train and the epoch to start at.
+
+    First `check_export(args)`: an export that would fail after training
+    fails now.
 
     With `args.resume`, loads `<args.out>/checkpoints/last.keras` (weights,
     optimizers, loss and step counts as compiled; `--jit` still applies),
@@ -351,6 +367,7 @@ def resume_or_build(args, build, model_class=None):
     Returns:
         `(model, initial_epoch)`.
     """
+    check_export(args)
     source = run_dir(args)
     path = os.path.join(source, CHECKPOINT)
     if args.resume:

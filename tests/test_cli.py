@@ -250,6 +250,24 @@ def test_resume_or_build(tmp_path):
     assert not os.path.exists(tmp_path / cli.CHECKPOINT)
 
 
+def test_export_without_tensorflow_fails_before_training(tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a))
+    built = []
+    args = argparse.Namespace(out=str(tmp_path / "run"), resume=False, overwrite=False, jit=None,
+                              export="saved_models/x/1")
+    with pytest.raises(ImportError, match=r"^--export saved_models/x/1: SavedModel export needs "
+                       r"TensorFlow.*pass --no-export"):
+        cli.resume_or_build(args, lambda: built.append(1))
+    assert not built and not (tmp_path / "run").exists()  # refused before building
+    args.export = None  # --no-export trains on
+    cli.resume_or_build(args, lambda: built.append(1))
+    assert built == [1]
+
+
 def test_training_callbacks_resume_continues_log_and_plot(tmp_path):
     (tmp_path / "log.csv").write_text(
         "epoch,d_loss,g_loss,val_d_loss\n0,1.5,0.5,NA\n1,1.25,0.75,NA\n"
