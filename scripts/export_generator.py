@@ -2,7 +2,8 @@
 """Export a trained generator as a TF Serving SavedModel.
 
 Writes `<base>/<model name>/<integer version>/` (saved_model.pb, variables/),
-prints its signatures, and the commands that serve and query it.
+prints its signatures, and the commands that serve and query it. (A
+CycleGAN's two generators export together: `train_cyclegan.py --export`.)
 
 Example:
     python scripts/export_generator.py --model runs/plants_dcgan/checkpoints/last.keras \\
@@ -60,6 +61,12 @@ def main(argv=None):
     import keras_gans as kg
 
     gan = keras.models.load_model(path, compile=False)
+    if isinstance(gan, kg.CycleGAN):
+        raise ValueError(
+            f"{path} holds a CycleGAN, whose two generators export together: use "
+            f"keras_gans.export_cyclegan.export_translator(gan, {args.out!r}), or rerun its "
+            f"train_cyclegan.py command with --resume --export {args.out}"
+        )
     if not hasattr(gan, "generator"):
         raise ValueError(f"{path} holds a {type(gan).__name__}, not a keras_gans GAN")
     kg.export.export_generator(gan, args.out)

@@ -6,12 +6,13 @@ or an exported SavedModel folder (or a TF Serving model folder: its highest
 version). A SavedModel is run through its `sample` signature with TensorFlow
 alone; a checkpoint through `GAN.generate`. Both are reproducible with
 --seed, but they draw noise differently, so the same seed gives different
-images from the two formats.
+images from the two formats. (A CycleGAN translates rather than samples:
+`train_cyclegan.py --translate`.)
 
 Examples:
     python scripts/sample.py --model runs/plants_dcgan/checkpoints/last.keras --out grid.png
     python scripts/sample.py --model saved_models/plants_dcgan/1 --num-samples 16 --seed 3
-    python scripts/sample.py --model runs/mnist_cgan --labels 0,1,2 --out digits.png
+    python scripts/sample.py --model runs/cgan_mnist --labels 0,1,2 --out digits.png
 """
 
 import argparse
@@ -56,11 +57,20 @@ def _fill(labels, n):
     return np.resize(np.asarray(labels, "int32"), n)
 
 
+def _translate_instead(path):
+    return ValueError(
+        f"{path} holds a CycleGAN, which translates images rather than sampling them; use "
+        f"python scripts/train_cyclegan.py --translate DIR --model {path} --output OUT_DIR"
+    )
+
+
 def from_saved_model(path, args):
     import tensorflow as tf
 
     model = tf.saved_model.load(path)
     if "sample" not in model.signatures:
+        if "a_to_b" in model.signatures:  # export_cyclegan's translator
+            raise _translate_instead(path)
         raise ValueError(f"{path} has no 'sample' signature (not exported by keras_gans?)")
     sample = model.signatures["sample"]
     inputs = sample.structured_input_signature[1]
@@ -80,7 +90,11 @@ def from_saved_model(path, args):
 def from_keras(path, args):
     import keras  # keras_gans (imported with cli) registers the model classes.
 
+    import keras_gans as kg
+
     gan = keras.models.load_model(path, compile=False)
+    if isinstance(gan, kg.CycleGAN):
+        raise _translate_instead(path)
     if not hasattr(gan, "generate"):
         raise ValueError(f"{path} holds a {type(gan).__name__}, not a keras_gans GAN")
     if getattr(gan, "num_classes", None) is not None:
