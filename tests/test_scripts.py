@@ -380,6 +380,32 @@ def test_export_generator(mnist_run, tmp_path):
     assert images.shape == (3, 28, 28, 1) and images.dtype == tf.uint8
 
 
+def test_a_cyclegan_is_pointed_to_translate_and_to_its_own_export(cyclegan_run, tmp_path,
+                                                                  capsys, monkeypatch):
+    from keras_gans import cli
+
+    monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
+    out, export, _ = cyclegan_run
+    translate = "holds a CycleGAN, which translates images rather than sampling them; use " \
+        "python scripts/train_cyclegan.py --translate DIR --model "
+    cases = [
+        ("sample.py", ["--model", out], translate),  # its checkpoint
+        ("sample.py", ["--model", export], translate),  # its SavedModel
+        ("export_generator.py", ["--model", out, "--out", tmp_path / "e" / "1"],
+         f"export_translator(gan, '{tmp_path / 'e' / '1'}'), or rerun its train_cyclegan.py "
+         f"command with --resume --export {tmp_path / 'e' / '1'}"),
+    ]
+    for script, args, message in cases:
+        with pytest.raises(SystemExit) as info:
+            cli.run_main(load_script(script).main, [str(a) for a in args], script)
+        err = capsys.readouterr().err
+        assert info.value.code == 2, (script, args, err)
+        lines = user_lines(err)
+        assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), (args, err)
+        assert message in lines[0], (args, err)
+    assert not (tmp_path / "e").exists()
+
+
 # -- errors: one line on stderr, no traceback -------------------------------------
 
 
@@ -491,6 +517,19 @@ def test_train_evaluator_data_error_exits_2(tmp_path):
                  check=False)
     assert result.returncode == 2
     assert result.stderr == f"train_evaluator.py: error: data not found: {missing}\n"
+
+
+def test_the_package_has_the_modules_the_readme_uses():
+    # README: kg.export_cyclegan.export_translator(...), keras_gans.metrics after
+    # `import keras_gans as kg`, without importing the submodules by name.
+    out = subprocess.run(
+        [sys.executable, "-c", "import keras_gans as kg; "
+         "print(kg.export_cyclegan.export_translator.__name__, kg.metrics.evaluate.__name__)"],
+        capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["export_translator", "evaluate"]
 
 
 # -- --help ------------------------------------------------------------------------
