@@ -12,11 +12,11 @@ works for FID / KID / precision-recall and the Inception Score.
 
 Images are fed in the library's convention, float in [-1, 1].
 
-Examples:
+Examples (the commands of the shipped evaluators, as their .json records):
     python scripts/train_evaluator.py --data /work/shared/data/mnist/mnist.npz \\
         --out evaluators/mnist.keras --epochs 3
     python scripts/train_evaluator.py --data /work/shared/data/flowers128 \\
-        --image-size 64 --out evaluators/flowers64.keras --epochs 8
+        --image-size 64 --width 16 --out evaluators/flowers64.keras --epochs 10
 """
 
 import argparse
