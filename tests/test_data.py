@@ -157,13 +157,16 @@ def test_flip(tmp_path):
     half[:, 8:] = 255
     for i in range(20):
         save(tmp_path / f"{i:02d}.png", half)
+    upright = half / 127.5 - 1.0  # as scaled to [-1, 1]
     ds = data.image_dataset(tmp_path, 16, batch_size=20, flip=True, seed=0)
     epochs = []
     for _ in range(2):
         (images,) = collect(ds)
         flipped = images[:, 0, 0, 0] > 0  # the left column is white
-        assert np.all((images == images[:1]) | (images == images[:1, :, ::-1]))
-        assert 0 < flipped.sum() < 20
+        # Whole images: pixel by pixel, any +-1 image matches one or the other.
+        assert all(np.array_equal(image, upright[:, ::-1] if f else upright)
+                   for image, f in zip(images, flipped))
+        assert 0 < flipped.sum() < 20  # both kinds occur
         epochs.append(flipped.tolist())
     assert epochs[0] != epochs[1]
     (images,) = collect(data.image_dataset(tmp_path, 16, batch_size=20))
@@ -390,10 +393,16 @@ def test_unpaired_training(two_domains):
     a, b = batches[0]
     assert a.shape == (2, 16, 16, 3) and b.shape == (2, 16, 16, 3)
     assert a.dtype == "float32" and np.abs(a).max() <= 1
+
+    def crops(**augmentation):
+        ds = data.unpaired_dataset(two_domains / "trainA", two_domains / "trainB",
+                                   image_size=16, batch_size=2, seed=1, **augmentation)
+        return {np.asarray(x).tobytes() for batch in ds for images in batch for x in images}
+
     # Random jitter: the same image, resized to 18 (16 * 286/256) and randomly
-    # cropped, so crops differ.
-    crops = {np.asarray(x).tobytes() for batch in batches for x in batch[0]}
-    assert len(crops) > 1
+    # cropped, so crops differ; without flips, which alone would make two.
+    assert len(crops(flip=False)) > 1
+    assert len(crops(jitter=False, flip=False)) == 1
 
 
 def test_unpaired_test_mode_and_layout_folder(two_domains):
