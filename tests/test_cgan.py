@@ -123,6 +123,51 @@ def test_fit_on_a_dataset_with_uniform_fake_labels(body):
     assert all(np.isfinite(v[-1]) for v in logs.values())
 
 
+def test_uniform_fake_labels_are_drawn_apart_from_the_real_ones():
+    real = np.full(512, 3, "int32")
+    gan = tiny_gan("mlp", fake_labels="uniform")
+    fake = keras.ops.convert_to_numpy(gan.fake_conditions(real, 512))
+    assert fake.shape == (512,) and fake.min() >= 0 and fake.max() < NUM_CLASSES
+    # 512 uniform draws miss one of 10 classes with probability < 1e-22.
+    assert set(fake.tolist()) == set(range(NUM_CLASSES))
+    np.testing.assert_array_equal(tiny_gan("mlp").fake_conditions(real, 512), real)
+
+
+UNIFORM_LABELS_ON_TWO_REPLICAS = """
+import json
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_gans import distribute
+from keras_gans.models.cgan import ConditionalGAN
+
+def make_gan():
+    return ConditionalGAN(num_classes=10, image_size=8, channels=1, latent_dim=2, body="mlp",
+                          generator_units=(4,), discriminator_units=(4,),
+                          fake_labels="uniform", seed=0)
+
+one_device = make_gan().fake_conditions(None, 64).numpy().tolist()
+with distribute.strategy_scope("mirrored", devices=["/cpu:0", "/cpu:1"]):
+    strategy, gan = tf.distribute.get_strategy(), make_gan()
+    labels = strategy.run(tf.function(lambda: gan.fake_conditions(None, 32)))
+    replicas = [t.numpy().tolist() for t in strategy.experimental_local_results(labels)]
+print(json.dumps({"one_device": one_device, "replicas": replicas}))
+"""
+
+
+# Runs in a subprocess on its own backend: once, in the first backend's pass.
+@pytest.mark.single_backend
+def test_uniform_fake_labels_differ_between_replicas():
+    from test_distribution import run_script
+
+    result = run_script(UNIFORM_LABELS_ON_TWO_REPLICAS, "tensorflow")
+    first, second = result["replicas"]
+    assert first != second
+    # Each replica keeps its rows of the global batch's labels, as one device draws them.
+    assert first + second == result["one_device"]
+
+
 @pytest.mark.parametrize("discriminator_label_mode", ["channels", "projection"])
 def test_eager_fit_on_arrays(discriminator_label_mode):
     # Without jit, JAX hands the step NumPy batches; the networks must see

@@ -29,6 +29,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
+from keras_gans import backend as gan_backend
 from keras_gans.gan import GAN
 from keras_gans.models.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gans.models.vanilla import mlp_discriminator, mlp_generator
@@ -351,12 +352,22 @@ class ConditionalGAN(GAN):
         return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
 
     def fake_conditions(self, conditions, batch_size):
-        """The labels to generate fakes with: the real batch's, or uniform."""
-        if self.fake_labels == "uniform":
-            return keras.random.randint(
-                (batch_size,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
-            )
-        return conditions
+        """The labels to generate fakes with: the real batch's, or uniform.
+
+        Uniform labels are drawn as `sample_noise` draws z: every
+        `tf.distribute` replica reads the same seed, so each draws the global
+        batch's labels and keeps its own, not the same labels as the others.
+        """
+        if self.fake_labels != "uniform":
+            return conditions
+        replica, num_replicas = gan_backend.replica_info()
+        labels = keras.random.randint(
+            (batch_size * num_replicas,), 0, self.num_classes, seed=self.seed_generator,
+            dtype="int32",
+        )
+        if num_replicas > 1:
+            labels = ops.slice(labels, (replica * batch_size,), (batch_size,))
+        return labels
 
     def generate_images(self, z, conditions=None, training=False):
         return self.generator([z, conditions], training=training)
