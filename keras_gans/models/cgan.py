@@ -107,8 +107,8 @@ def cgan_mlp_generator(
     Example:
 
     >>> g = cgan_mlp_generator(10, (28, 28, 1), latent_dim=64)
-    >>> g([np.zeros((2, 64)), np.array([3, 7])]).shape
-    TensorShape([2, 28, 28, 1])
+    >>> tuple(g([np.zeros((2, 64), "float32"), np.array([3, 7])]).shape)
+    (2, 28, 28, 1)
     """
     _check_mode(label_mode, GENERATOR_LABEL_MODES, "Generator")
     code_dim = num_classes if label_mode == "one_hot" else embedding_dim
