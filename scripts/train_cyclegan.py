@@ -7,7 +7,8 @@ plot, a CSV log and a checkpoint after every epoch (`checkpoints/last.keras`;
 `--resume` continues from it). The learning rate is constant for the first
 half of the epochs and decays linearly to zero over the second half (a
 `LinearDecay` schedule inside the optimizers, so a resumed run keeps its
-place on it).
+place on it; resumed with another --epochs, the schedule is redrawn for the
+new total).
 
 Examples:
     # the paper's setting, from TensorFlow Datasets:
@@ -170,6 +171,9 @@ def train(args):
                 f"the checkpoint translates {gan.image_size}x{gan.image_size} images; "
                 f"resume with --image-size {gan.image_size}"
             )
+        if initial_epoch and gan.set_total_steps(args.epochs * args.steps_per_epoch):
+            print(f"The learning rate now decays to zero over epochs {args.epochs // 2 + 1}-"
+                  f"{args.epochs} (--epochs {args.epochs}).")
         grids = kg.models.cyclegan.TranslationGrid(
             os.path.join(args.out, "samples"), test_a, test_b, args.grid_every
         )

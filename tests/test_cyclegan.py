@@ -126,10 +126,35 @@ def test_learning_rate_decays_over_the_second_half(trained):
     np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 0.0, 0.0], atol=1e-9)
     assert LinearDecay.from_config(schedule.get_config()).decay_start == 50
     gan, _, _ = trained
-    # The fixture ran 48 of 96 steps: the decay starts now.
+    # The fixture ran 48 of 96 steps: the decay starts now, from the full rate,
+    # which a constant rate would give too; so check each optimizer's schedule.
     for key in OPTIMIZERS:
-        assert iterations(getattr(gan, key)) == 48
-        np.testing.assert_allclose(float(numpy(getattr(gan, key).learning_rate)), 1e-3, rtol=1e-5)
+        optimizer = getattr(gan, key)
+        assert iterations(optimizer) == 48
+        np.testing.assert_allclose(float(numpy(optimizer.learning_rate)), 1e-3, rtol=1e-5)
+        # A LossScaleOptimizer (mixed precision) holds the schedule inside.
+        schedule = getattr(optimizer, "inner_optimizer", optimizer)._learning_rate
+        assert isinstance(schedule, LinearDecay) and schedule.total_steps == 96
+        np.testing.assert_allclose(float(numpy(schedule(72))), 5e-4, rtol=1e-5)
+
+
+def test_set_total_steps_redraws_the_schedule_of_a_finished_run():
+    # A run compiled for 2 steps has decayed to a rate of 0: more steps
+    # change nothing until the schedule is redrawn for a longer run.
+    a, b = domains(2)
+    gan = tiny_cyclegan()
+    gan.compile(learning_rate=1e-3, total_steps=2, jit_compile=JIT)
+    gan.train_on_batch(a, b)
+    gan.train_on_batch(a, b)
+    before = [numpy(w).copy() for w in gan.generator_ab.trainable_weights]
+    gan.train_on_batch(a, b)
+    assert all(np.array_equal(x, numpy(w)) for x, w in zip(before, gan.generator_ab.trainable_weights))
+    assert gan.set_total_steps(8) == 4 and gan.set_total_steps(8) == 0
+    for key in OPTIMIZERS:
+        schedule = getattr(gan, key)._learning_rate
+        assert isinstance(schedule, LinearDecay) and (schedule.total_steps, schedule.decay_start) == (8, 4)
+    gan.train_on_batch(a, b)
+    assert not all(np.array_equal(x, numpy(w)) for x, w in zip(before, gan.generator_ab.trainable_weights))
 
 
 def test_translation_preserves_shape_dtype_and_range(trained):

@@ -261,7 +261,10 @@ def test_train_cyclegan_writes_the_run_folder_and_translates(cyclegan_run, tiny_
         assert png_size(target / "0.png") == (128, 128)
 
 
-def test_train_cyclegan_resume_when_done(cyclegan_run, tiny_domains, tmp_path, capsys):
+def test_train_cyclegan_resume_when_done_and_for_more_epochs(cyclegan_run, tiny_domains, tmp_path,
+                                                             capsys):
+    import keras
+
     from keras_gans import cli
 
     source, _, _ = cyclegan_run
@@ -273,6 +276,16 @@ def test_train_cyclegan_resume_when_done(cyclegan_run, tiny_domains, tmp_path, c
     assert info.value.code == 0
     assert "trained 1 epochs already; raise --epochs" in capsys.readouterr().out
     assert log_epochs(out) == [0]
+    # Raising --epochs redraws the learning-rate schedule for the new total
+    # (the checkpoint's had decayed to zero at its last step).
+    with pytest.raises(SystemExit) as info:
+        cli.run_main(load_script("train_cyclegan.py").main,
+                     [str(a) for a in args] + ["--epochs", "2", "--no-export"])
+    assert info.value.code == 0
+    assert "decays to zero over epochs 2-2 (--epochs 2)" in capsys.readouterr().out
+    assert log_epochs(out) == [0, 1]
+    gan = keras.models.load_model(out / "checkpoints" / "last.keras")
+    assert gan.g_ab_optimizer._learning_rate.total_steps == 2
 
 
 # -- --strategy -------------------------------------------------------------------

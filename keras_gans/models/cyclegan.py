@@ -188,7 +188,7 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     Example:
 
     >>> schedule = LinearDecay(2e-4, total_steps=1000)
-    >>> float(schedule(750))  # halfway through the decay
+    >>> round(float(schedule(750)), 8)  # halfway through the decay
     0.0001
     """
 
@@ -500,6 +500,25 @@ class CycleGAN(GAN):
         self.optimizer.built = True
         self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names()]
 
+    def set_total_steps(self, total_steps):
+        """Make every optimizer's `LinearDecay` end at `total_steps`, as if
+        compiled with it (the decay starting halfway): for a resumed run
+        asked to train longer or shorter than it was compiled for.
+
+        Returns the number of optimizers whose schedule changed.
+        """
+        changed = 0
+        for key in _OPTIMIZER_NAMES:
+            optimizer = getattr(self, key)
+            optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
+            schedule = optimizer._learning_rate
+            if isinstance(schedule, LinearDecay) and schedule.total_steps != int(total_steps):
+                optimizer.learning_rate = LinearDecay(schedule.initial_learning_rate, total_steps)
+                changed += 1
+        if changed:  # A compiled step holds the old schedule's constants.
+            self.train_function = None
+        return changed
+
     def _networks(self):
         """G, F, D_A, D_B: in the order of `_OPTIMIZER_NAMES`."""
         return (self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b)
@@ -541,6 +560,8 @@ class CycleGAN(GAN):
 
     def unpack_batch(self, data):
         """A batch is `(a_images, b_images)`; uint8 is scaled to [-1, 1]."""
+        if isinstance(data, (tuple, list)) and len(data) == 3 and data[2] is None:
+            data = data[:2]  # train_on_batch(a, b) adds an empty sample_weight.
         if not isinstance(data, (tuple, list)) or len(data) != 2:
             raise ValueError(
                 "CycleGAN trains on (a_images, b_images) batches, e.g. from "
