@@ -1,5 +1,6 @@
 """Callbacks that show training: sample grids, loss curves and FID/KID."""
 
+import math
 import os
 import sys
 
@@ -84,24 +85,43 @@ class LossPlot(keras.callbacks.Callback):
         super().__init__()
         self.path = os.fspath(path)
         self.keys = keys
-        self.history = {}
+        self.epochs = []  # 1-based epoch numbers, one per recorded epoch
+        self.history = {}  # key -> one value per recorded epoch, NaN where absent
+
+    def record(self, epoch, logs):
+        """Add one epoch's logs (`epoch` counted from 0, as Keras does).
+        Values that are missing or not numbers are kept as NaN, so every
+        curve stays aligned with its epochs (and shows a gap there)."""
+        recorded = len(self.epochs)
+        self.epochs.append(int(epoch) + 1)
+        for key, value in logs.items():
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue
+            self.history.setdefault(key, [math.nan] * recorded).append(value)
+        for values in self.history.values():
+            if len(values) == recorded:
+                values.append(math.nan)
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+        self.record(epoch, logs or {})
         self.draw()
 
     def draw(self):
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        # A Figure with its own Agg canvas: no pyplot, so a notebook's
+        # matplotlib backend and open figures are left alone.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
         keys = self.keys or [k for k in self.history if k.endswith("loss")]
-        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+        fig = Figure(figsize=(7, 4), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
         for key in keys:
             values = self.history.get(key, [])
-            ax.plot(range(1, len(values) + 1), values, label=key, marker="." if len(values) < 30 else None)
+            marker = "." if len(values) < 30 else None
+            ax.plot(self.epochs[: len(values)], values, label=key, marker=marker)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
@@ -112,7 +132,6 @@ class LossPlot(keras.callbacks.Callback):
         if directory:
             os.makedirs(directory, exist_ok=True)
         fig.savefig(self.path)
-        plt.close(fig)
 
 
 # -- FID during training --------------------------------------------------------

@@ -446,13 +446,8 @@ def training_callbacks(
     plot = gan_callbacks.LossPlot(os.path.join(out_dir, "losses.png"))
     if resume:  # Continue the curves (CSVLogger writes "NA" for missing values).
         for row in _read_log(log):
-            for key, value in row.items():
-                try:
-                    value = float(value)
-                except (TypeError, ValueError):
-                    continue
-                if key != "epoch" and value == value:
-                    plot.history.setdefault(key, []).append(value)
+            if row.get("epoch"):
+                plot.record(int(row["epoch"]), {k: v for k, v in row.items() if k != "epoch"})
     os.makedirs(out_dir, exist_ok=True)
     if samples is None:
         samples = gan_callbacks.SampleGrid(

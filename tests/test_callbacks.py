@@ -53,3 +53,21 @@ def test_loss_plot_redraws_each_epoch(tmp_path, gan):
     assert len(plot.history["d_loss"]) == 2 and len(plot.history["g_loss"]) == 2
     width, height = Image.open(tmp_path / "plots" / "losses.png").size
     assert (width, height) == (700, 400)
+
+
+def test_loss_plot_aligns_late_keys_and_leaves_pyplot_alone(tmp_path):
+    import matplotlib
+
+    plot = LossPlot(tmp_path / "losses.png", keys=["d_loss", "fid"])
+    plot.record(0, {"d_loss": 1.0})
+    plot.record(1, {"d_loss": 0.5, "fid": 40.0})  # e.g. FIDCallback(every_n_epochs=2)
+    assert plot.epochs == [1, 2]
+    np.testing.assert_array_equal(plot.history["fid"], [np.nan, 40.0])
+    previous = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend of the user's, e.g. a notebook's inline one
+    try:
+        plot.draw()
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(previous)
+    assert (tmp_path / "losses.png").stat().st_size > 1000

@@ -270,13 +270,16 @@ def test_export_without_tensorflow_fails_before_training(tmp_path, monkeypatch):
 
 def test_training_callbacks_resume_continues_log_and_plot(tmp_path):
     (tmp_path / "log.csv").write_text(
-        "epoch,d_loss,g_loss,val_d_loss\n0,1.5,0.5,NA\n1,1.25,0.75,NA\n"
+        "epoch,d_loss,g_loss,val_d_loss\n0,1.5,0.5,NA\n1,1.25,0.75,NA\n2,nan,0.5,NA\n"
     )
     callbacks = cli.training_callbacks(tmp_path, resume=True)
     names = [type(c).__name__ for c in callbacks]
     assert names == ["SampleGrid", "LossPlot", "LastCheckpoint", "CSVLogger"]
     plot, csv_logger = callbacks[1], callbacks[3]
-    assert plot.history == {"d_loss": [1.5, 1.25], "g_loss": [0.5, 0.75]}
+    # A NaN loss keeps its place: the curves stay aligned with their epochs.
+    assert plot.epochs == [1, 2, 3] and set(plot.history) == {"d_loss", "g_loss"}
+    np.testing.assert_array_equal(plot.history["d_loss"], [1.5, 1.25, np.nan])
+    assert plot.history["g_loss"] == [0.5, 0.75, 0.5]
     assert csv_logger.append is True
     assert cli.training_callbacks(tmp_path / "new")[3].append is False
     grid = keras.callbacks.Callback()
