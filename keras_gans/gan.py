@@ -41,9 +41,10 @@ from keras_gans import losses as gan_losses
 from keras_gans.saving import SavesSeedState
 
 
-def _default_optimizer():
-    # The DCGAN paper's setting, good for most image GANs.
-    return keras.optimizers.Adam(2e-4, beta_1=0.5)
+def _default_optimizer(name):
+    # The DCGAN paper's setting, good for most image GANs. Distinct names
+    # keep Keras' learning-rate logs (`learning_rate_<name>`) apart.
+    return keras.optimizers.Adam(2e-4, beta_1=0.5, name=name)
 
 
 class OptimizerPair(keras.optimizers.Optimizer):
@@ -55,6 +56,10 @@ class OptimizerPair(keras.optimizers.Optimizer):
     trainer state instead of baking them into the compiled step as constants.
     Each optimizer saves its own variables (as `d_optimizer`/`g_optimizer`
     of the GAN), so this holder saves none.
+
+    Keras callbacks that change learning rates (`LearningRateScheduler`,
+    `ReduceLROnPlateau`) act on every optimizer of `optimizers`, and
+    `iterations` (TensorBoard's step) counts the discriminator's updates.
     """
 
     def __init__(self, d_optimizer, g_optimizer, name="gan_optimizers"):
@@ -63,8 +68,17 @@ class OptimizerPair(keras.optimizers.Optimizer):
         self.g_optimizer = g_optimizer
 
     @property
+    def optimizers(self):
+        """The optimizers held, the discriminator's first."""
+        return [self.d_optimizer, self.g_optimizer]
+
+    @property
     def variables(self):
-        return list(self.d_optimizer.variables) + list(self.g_optimizer.variables)
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    @property
+    def iterations(self):
+        return self.optimizers[0].iterations
 
     def build(self, var_list):
         # Each optimizer is built on its own network in `GAN.compile`.
@@ -197,8 +211,8 @@ class GAN(SavesSeedState, keras.Model):
                 "GAN.compile takes `d_optimizer` and `g_optimizer`, not `optimizer`."
             )
         kwargs.pop("optimizer", None)
-        d_optimizer = keras.optimizers.get(d_optimizer or _default_optimizer())
-        g_optimizer = keras.optimizers.get(g_optimizer or _default_optimizer())
+        d_optimizer = keras.optimizers.get(d_optimizer or _default_optimizer("d_optimizer"))
+        g_optimizer = keras.optimizers.get(g_optimizer or _default_optimizer("g_optimizer"))
         if d_optimizer is g_optimizer:
             raise ValueError(
                 "`d_optimizer` and `g_optimizer` must be two optimizer instances; "

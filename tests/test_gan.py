@@ -51,6 +51,30 @@ def test_fit_alternates_updates_and_reports_metrics(jit_compile):
     assert keras.ops.convert_to_numpy(gan.seed_generator.state)[1] == 8 * 2
 
 
+def test_learning_rate_callbacks_reach_both_optimizers():
+    # Keras' LearningRateScheduler and ReduceLROnPlateau change every
+    # optimizer of `model.optimizer.optimizers`; the step must then use them.
+    gan = tiny_dcgan()
+    gan.compile(jit_compile=JIT)
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-4 / (epoch + 1))
+    logs = gan.fit(images(32), batch_size=16, epochs=2, verbose=0, callbacks=[schedule]).history
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):
+        np.testing.assert_allclose(float(keras.ops.convert_to_numpy(optimizer.learning_rate)), 5e-5)
+    np.testing.assert_allclose(logs["learning_rate_d_optimizer"], [1e-4, 5e-5], rtol=1e-6)
+    np.testing.assert_allclose(logs["learning_rate_g_optimizer"], [1e-4, 5e-5], rtol=1e-6)
+    assert int(gan.optimizer.iterations) == int(gan.d_optimizer.iterations) == 4  # TensorBoard's step
+    # A zero rate freezes the networks: the compiled step reads the new rate.
+    zero = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.0)
+    before = weights_of(gan.generator) + weights_of(gan.discriminator)
+    gan.fit(images(32), batch_size=16, epochs=1, verbose=0, callbacks=[zero])
+    after = weights_of(gan.generator) + weights_of(gan.discriminator)
+    trainable = {id(w) for w in gan.generator.trainable_weights + gan.discriminator.trainable_weights}
+    weights = gan.generator.weights + gan.discriminator.weights
+    for w, a, b in zip(weights, before, after):
+        if id(w) in trainable:
+            np.testing.assert_array_equal(a, b)
+
+
 def test_non_probabilistic_losses_report_raw_scores():
     gan = tiny_dcgan()
     gan.compile(loss="wasserstein", jit_compile=JIT)

@@ -230,17 +230,17 @@ class OptimizerGroup(OptimizerPair):
     def __init__(self, optimizers, name="optimizer_group"):
         # Skips OptimizerPair.__init__, which takes exactly two optimizers.
         keras.optimizers.Optimizer.__init__(self, learning_rate=0.0, name=name)
-        self.optimizers = dict(optimizers)
+        self.members = dict(optimizers)
 
     @property
-    def variables(self):
-        return [v for optimizer in self.optimizers.values() for v in optimizer.variables]
+    def optimizers(self):
+        return list(self.members.values())
 
     def get_config(self):
         return {
             "optimizers": {
                 key: keras.saving.serialize_keras_object(optimizer)
-                for key, optimizer in self.optimizers.items()
+                for key, optimizer in self.members.items()
             },
             "name": self.name,
         }
@@ -287,10 +287,10 @@ class _JointUpdate:
             start += size
 
 
-def _default_optimizer(learning_rate, total_steps):
+def _default_optimizer(learning_rate, total_steps, name):
     if total_steps:
         learning_rate = LinearDecay(learning_rate, total_steps)
-    return keras.optimizers.Adam(learning_rate, beta_1=0.5)
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5, name=name)
 
 
 def _mean_abs(x, y):
@@ -472,8 +472,9 @@ class CycleGAN(GAN):
             kwargs.pop(key, None)
         given = (g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer)
         optimizers = [
-            keras.optimizers.get(o) if o is not None else _default_optimizer(learning_rate, total_steps)
-            for o in given
+            keras.optimizers.get(o) if o is not None
+            else _default_optimizer(learning_rate, total_steps, name)
+            for o, name in zip(given, _OPTIMIZER_NAMES)
         ]
         if len({id(o) for o in optimizers}) < 4:
             raise ValueError("The four CycleGAN optimizers must be distinct instances.")
