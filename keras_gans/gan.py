@@ -23,6 +23,9 @@ networks per phase, composes its own short step from the same
 | `discriminator_loss(real, fake, ...)` | the compiled loss pair on real/fake logits |
 | `generator_loss(fake, ...)`           | the compiled loss pair on fake logits     |
 
+Weight regularizers of either network (`kernel_regularizer=...`) are
+added to its loss (`regularization_loss`).
+
 The generator forward pass of the discriminator phase is reused by the
 generator phase (as in the PyTorch DCGAN): `sample_fakes` keeps a pullback
 that maps d(loss)/d(fakes) to generator gradients.
@@ -397,6 +400,9 @@ class GAN(SavesSeedState, keras.Model):
         )
         if penalty is not None:
             loss = loss + penalty
+        regularization = self.regularization_loss(self.discriminator)
+        if regularization is not None:
+            loss = loss + regularization
         logs.update(penalty_logs)
         logs["d_loss"] = loss
         return loss, logs
@@ -405,7 +411,19 @@ class GAN(SavesSeedState, keras.Model):
         """Generator phase loss on a fake batch: `(loss, logs)`."""
         fake_logits = self.discriminate(fake, fake_conditions, training=training)
         loss = self.loss_pair.generator(fake_logits)
+        regularization = self.regularization_loss(self.generator)
+        if regularization is not None:  # Its gradient: see apply_generator_update.
+            loss = loss + regularization
         return loss, {"g_loss": loss}
+
+    @staticmethod
+    def regularization_loss(network):
+        """The sum of `network.losses` (weight regularizers such as
+        `kernel_regularizer`), or None when it has none."""
+        losses = network.losses
+        if not losses:
+            return None
+        return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses]))
 
     # -- the step ------------------------------------------------------------
 
@@ -446,9 +464,20 @@ class GAN(SavesSeedState, keras.Model):
             return self.g_optimizer.scale_loss(loss), logs
 
         _, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
-        gan_backend.apply_gradients(
-            self.g_optimizer, pullback(fake_grads), self.generator_variables
-        )
+        grads = pullback(fake_grads)
+        if self.generator.losses:
+            # Weight regularizers depend on G's weights directly, not through
+            # the fakes, so the pullback misses their gradient: add it.
+            def scaled_regularization():
+                loss = self.regularization_loss(self.generator)
+                loss = gan_backend.scale_loss_for_replicas(loss)
+                return self.g_optimizer.scale_loss(loss), {}
+
+            _, _, extra = gan_backend.value_and_grad(
+                scaled_regularization, self.generator_variables
+            )
+            grads = [g + ops.cast(e, g.dtype) for g, e in zip(grads, extra)]
+        gan_backend.apply_gradients(self.g_optimizer, grads, self.generator_variables)
         return logs
 
     def gan_train_step(self, data):
