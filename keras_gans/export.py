@@ -98,11 +98,43 @@ def _prepare_target(path, overwrite):
 
 
 def _write(archive, path, verbose):
-    """Replace whatever is at `path` with the archive's SavedModel."""
-    if os.path.exists(path):
-        _tf().io.gfile.rmtree(path)
-    archive.write_out(path, verbose=verbose)
+    """Replace whatever is at `path` with the archive's SavedModel.
+
+    Locally the new export is written beside `path` and swapped in, so a
+    failed write leaves the version being served as it was.
+    """
+    gfile = _tf().io.gfile
+    if "://" in path:  # Remote storage (gs://, ...): no folder renames there.
+        if gfile.exists(path):
+            gfile.rmtree(path)
+        archive.write_out(path, verbose=verbose)
+        return path
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    try:
+        archive.write_out(os.path.join(staging, "new"), verbose=verbose)
+        if os.path.exists(path):
+            os.replace(path, os.path.join(staging, "old"))
+        os.replace(os.path.join(staging, "new"), path)
+    finally:
+        gfile.rmtree(staging)
     return path
+
+
+def _batch_of_at_least_one(tf, fn, *inputs):
+    """`fn(*inputs)` for batches of any size, an empty one included.
+
+    Exports from JAX (jax2tf) require a batch of at least one, so a zero
+    row is appended and its output dropped; from TensorFlow the call is
+    direct. Rows do not affect one another at inference.
+    """
+    if keras.backend.backend() != "jax":
+        return fn(*inputs)
+    n = tf.shape(inputs[0])[0]
+    padded = [tf.concat([x, tf.zeros(tf.concat([[1], tf.shape(x)[1:]], 0), x.dtype)], 0)
+              for x in inputs]
+    return fn(*padded)[:n]
 
 
 def _to_uint8(tf, images):
@@ -146,9 +178,12 @@ def export_generator(gan, path, overwrite=True, verbose=False):
             "generator", gan.generator, input_signature=[[z_spec, label_spec]]
         )
 
+        def generate(z, labels):
+            return _batch_of_at_least_one(tf, lambda *zl: generator_fn(list(zl)), z, labels)
+
         @tf.function(input_signature=[z_spec, label_spec])
         def serving_default(z, labels):
-            return {"images": _to_uint8(tf, generator_fn([z, labels]))}
+            return {"images": _to_uint8(tf, generate(z, labels))}
 
         @tf.function(
             input_signature=[
@@ -158,16 +193,19 @@ def export_generator(gan, path, overwrite=True, verbose=False):
         )
         def sample(seed, labels):
             z = tf.random.stateless_normal([tf.shape(labels)[0], latent_dim], seed=[seed, 0])
-            return {"images": _to_uint8(tf, generator_fn([z, labels]))}
+            return {"images": _to_uint8(tf, generate(z, labels))}
 
     else:
         generator_fn = archive.track_and_add_endpoint(
             "generator", gan.generator, input_signature=[z_spec]
         )
 
+        def generate(z):
+            return _batch_of_at_least_one(tf, generator_fn, z)
+
         @tf.function(input_signature=[z_spec])
         def serving_default(z):
-            return {"images": _to_uint8(tf, generator_fn(z))}
+            return {"images": _to_uint8(tf, generate(z))}
 
         @tf.function(
             input_signature=[
@@ -177,7 +215,7 @@ def export_generator(gan, path, overwrite=True, verbose=False):
         )
         def sample(num_samples, seed):
             z = tf.random.stateless_normal([num_samples, latent_dim], seed=[seed, 0])
-            return {"images": _to_uint8(tf, generator_fn(z))}
+            return {"images": _to_uint8(tf, generate(z))}
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)

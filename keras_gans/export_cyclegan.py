@@ -13,7 +13,13 @@ whatever Keras backend trained the model.
 
 import keras
 
-from keras_gans.export import _export_in_tensorflow, _prepare_target, _to_uint8, _write
+from keras_gans.export import (
+    _batch_of_at_least_one,
+    _export_in_tensorflow,
+    _prepare_target,
+    _to_uint8,
+    _write,
+)
 
 
 def export_translator(cyclegan, path, overwrite=True, verbose=False):
@@ -61,7 +67,7 @@ def export_translator(cyclegan, path, overwrite=True, verbose=False):
         @tf.function(input_signature=[image_spec])
         def translate(image):
             images = tf.cast(image, tf.float32) / 127.5 - 1.0
-            return {"image": _to_uint8(tf, generator(images))}
+            return {"image": _to_uint8(tf, _batch_of_at_least_one(tf, generator, images))}
 
         return translate
 

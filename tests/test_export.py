@@ -1,10 +1,12 @@
 """SavedModel export, checked from a process that imports only TensorFlow."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
@@ -37,6 +39,8 @@ CLIENT = textwrap.dedent(
     s1 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(11))["images"]
     s2 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(11))["images"]
     s3 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(12))["images"]
+    empty = m.signatures["serving_default"](z=tf.zeros([0, z.shape[1]]))["images"]
+    none = m.signatures["sample"](num_samples=tf.constant(0), seed=tf.constant(0))["images"]
     np.save(sys.argv[3], out.numpy())
     print(json.dumps({
         "signatures": sorted(m.signatures.keys()),
@@ -44,6 +48,7 @@ CLIENT = textwrap.dedent(
         "sample_shape": s1.shape.as_list(),
         "deterministic": bool(np.array_equal(s1.numpy(), s2.numpy())),
         "seed_matters": not bool(np.array_equal(s1.numpy(), s3.numpy())),
+        "empty_shapes": [empty.shape.as_list(), none.shape.as_list()],
     }))
     """
 )
@@ -63,6 +68,7 @@ def test_signatures_from_a_tensorflow_only_process(exported, tmp_path):
     assert info["dtype"] == "uint8" and info["shape"] == [5, 16, 16, 3]
     assert info["sample_shape"] == [3, 16, 16, 3]
     assert info["deterministic"] and info["seed_matters"]
+    assert info["empty_shapes"] == [[0, 16, 16, 3]] * 2  # an empty request, from any backend
     served = np.load(tmp_path / "out.npy").astype(int)
     in_memory = to_uint8(gan.generate(z=z)).astype(int)
     assert np.abs(served - in_memory).max() <= 1
@@ -87,3 +93,20 @@ def test_layout_and_version_check(exported, tmp_path):
         export.export_generator(gan, path, overwrite=False)
     with pytest.raises(FileNotFoundError):
         export.load_generator(tmp_path / "nothing" / "1")
+
+
+@pytest.mark.single_backend  # file handling; from torch the write runs in another process
+def test_a_failed_overwrite_keeps_the_served_export(exported, monkeypatch):
+    gan, path = exported
+    before = sorted(p.name for p in path.iterdir())
+
+    def broken_write_out(self, filepath, verbose=None):
+        os.makedirs(filepath)  # a half-written export
+        raise OSError("disk full")
+
+    # ExportArchive() builds the backend's own archive class: patch that one.
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", broken_write_out)
+    with pytest.raises(OSError, match="disk full"):
+        export.export_generator(gan, path)
+    assert sorted(p.name for p in path.iterdir()) == before and (path / "saved_model.pb").exists()
+    assert [p.name for p in path.parent.iterdir()] == ["1"]  # no staging folder left behind
