@@ -6,11 +6,12 @@ images, a NumPy array (or `.npz` file) or a TensorFlow Datasets name into a
 `tanh` generator produces. `unpaired_dataset()` builds the two-domain,
 unpaired stream that CycleGAN trains on.
 
-Every source goes through the same steps: decode, convert to the requested
-number of channels, centre-crop to the target aspect ratio (a square for an
-int `image_size`), resize with an antialiasing filter, cache, shuffle, flip,
-batch and prefetch. All backends accept the result: Keras 3 feeds `tf.data`
-to JAX and PyTorch models too.
+Every source goes through the same steps: decode (a photo turned upright by
+its EXIF orientation), convert to the requested number of channels,
+centre-crop to the target aspect ratio (a square for an int `image_size`),
+resize with an antialiasing filter, cache, shuffle, flip, batch and prefetch.
+All backends accept the result: Keras 3 feeds `tf.data` to JAX and PyTorch
+models too.
 
 Example:
 
@@ -36,10 +37,19 @@ except ImportError:  # keras_gans runs on any backend; only this module needs TF
 
 AUTOTUNE = -1  # The value of `tf.data.AUTOTUNE`, usable without TensorFlow.
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+# Image formats that neither TensorFlow nor this module decodes. A folder's
+# files in them are counted in a warning rather than silently left out.
+_UNREAD_IMAGE_EXTENSIONS = (
+    ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".ppm",
+    ".pgm", ".pbm", ".pnm", ".tga", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef",
+    ".arw",
+)
 
 # Datasets smaller than this are shuffled with a buffer holding all of them
-# (a perfect shuffle); larger ones use a 10k buffer to bound memory.
+# (a perfect shuffle); larger ones use a 10k buffer to bound memory, and are
+# permuted once up front so that a source sorted by class still mixes.
 _FULL_SHUFFLE_LIMIT = 20_000
 _SHUFFLE_BUFFER = 10_000
 
@@ -85,7 +95,12 @@ class ImageFolder:
         class_names: the sorted names of the subfolders that hold images;
             empty for a flat folder.
         skipped: paths with an image extension that are not decodable images
-            (empty, truncated, or another kind of file).
+            (empty, truncated, or another kind of file) or that TensorFlow
+            misreads (8-bit BMPs with a colour palette, animated WebP).
+        orientations: one EXIF orientation (1-8) per file, 1 (upright) for
+            files without one; only JPEG and WebP files are read for it.
+        ignored: `{extension: count}` of the files in image formats that are
+            not read (`.tiff`, `.heic`, ...).
     """
 
     path: pathlib.Path
@@ -93,63 +108,173 @@ class ImageFolder:
     labels: list
     class_names: list
     skipped: list
+    orientations: list = None
+    ignored: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.orientations is None:
+            self.orientations = [1] * len(self.files)
 
 
-def _looks_decodable(path):
+# In a JPEG's entropy-coded data, 0xFF is followed by 0x00 (a stuffed byte) or
+# a restart marker (0xD0-0xD7); any other byte after it starts a marker.
+_JPEG_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _jpeg_reaches_end(data):
+    """Whether a JPEG's segments run on to its end-of-image marker. Walking
+    them skips what only looks like one, e.g. in an EXIF thumbnail."""
+    pos = 2  # after the start-of-image marker
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:  # Stray bytes, which decoders skip too.
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                return False
+            continue
+        marker = data[pos + 1]
+        if marker == 0xD9:  # end of image
+            return True
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 1 if marker == 0xFF else 2  # fill byte, or a marker without length
+            continue
+        if pos + 4 > len(data):
+            return False
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
+            match = _JPEG_MARKER_AFTER_SCAN.search(data, pos)
+            if match is None:
+                return False
+            pos = match.start()
+    return False
+
+
+def _bmp_decodes(head, size):
+    """TensorFlow decodes uncompressed 8/24/32-bit BMPs, but reads 8-bit
+    ones' palette indices as grey levels: only a grey-ramp palette is right.
+    BMPs have no end marker, so check the file holds every row of pixels."""
+    offset = int.from_bytes(head[10:14], "little")
+    header_size = int.from_bytes(head[14:18], "little")
+    width = int.from_bytes(head[18:22], "little", signed=True)
+    height = abs(int.from_bytes(head[22:26], "little", signed=True))
+    bits = int.from_bytes(head[28:30], "little")
+    compression = int.from_bytes(head[30:34], "little")
+    row_bytes = (bits * width + 31) // 32 * 4
+    if not (bits in (8, 24, 32) and compression in (0, 3) and width > 0
+            and size >= offset + row_bytes * height):
+        return False
+    if bits == 8:
+        colors = int.from_bytes(head[46:50], "little") or 256
+        palette = head[14 + header_size : 14 + header_size + 4 * colors]
+        ramp = bytes(range(colors)) if colors <= 256 else b""
+        # Entries are blue, green, red, unused: each of the three a ramp.
+        return len(palette) == 4 * colors and all(palette[i::4] == ramp for i in range(3))
+    return True
+
+
+def _decodable_format(path):
     """A cheap structural check of one image file: its header, and that it
-    was written to the end (truncated downloads are the common failure)."""
+    was written to the end (truncated downloads are the common failure).
+    Returns `(kind, head)`: "jpeg", "png", "gif", "webp", "bmp" or None for
+    a file that fails, and the file's first bytes."""
     try:
         size = os.path.getsize(path)
-        if size < 32:
-            return False
         with open(path, "rb") as f:
-            head = f.read(32)
+            head = f.read(14 + 124 + 1024)  # a BMP's largest header and palette
             f.seek(max(0, size - 1024))
             tail = f.read()
+            if size >= 32 and head.startswith(b"\xff\xd8\xff"):
+                if tail.rstrip(b"\x00").endswith(b"\xff\xd9"):  # the usual end
+                    return "jpeg", head
+                # Phones append data after the image (Samsung trailers, motion
+                # photos' videos), which decoders ignore: walk the segments.
+                # That reads the whole file, but only for such files (and
+                # truncated ones), and decoding reads it all anyway.
+                f.seek(0)
+                return ("jpeg" if _jpeg_reaches_end(f.read()) else None), head
     except OSError:
-        return False
-    if head.startswith(b"\xff\xd8\xff"):  # JPEG ends with the EOI marker.
-        return b"\xff\xd9" in tail
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):  # PNG ends with an IEND chunk.
-        return b"IEND" in tail
-    if head[:6] in (b"GIF87a", b"GIF89a"):  # GIF ends with a ";" trailer.
-        return tail.rstrip(b"\x00").endswith(b";")
-    if head.startswith(b"BM"):
-        # TensorFlow decodes uncompressed 8/24/32-bit BMPs. They have no end
-        # marker, so check the file holds every row of pixels.
-        offset = int.from_bytes(head[10:14], "little")
-        width = int.from_bytes(head[18:22], "little", signed=True)
-        height = abs(int.from_bytes(head[22:26], "little", signed=True))
-        bits = int.from_bytes(head[28:30], "little")
-        compression = int.from_bytes(head[30:34], "little")
-        row_bytes = (bits * width + 31) // 32 * 4
-        return (
-            bits in (8, 24, 32)
-            and compression in (0, 3)
-            and width > 0
-            and size >= offset + row_bytes * height
-        )
-    return False
+        return None, b""
+    if size < 32:
+        kind = None
+    elif head.startswith(b"\x89PNG\r\n\x1a\n"):  # PNG ends with an IEND chunk.
+        kind = "png" if b"IEND" in tail else None
+    elif head[:6] in (b"GIF87a", b"GIF89a"):  # GIF ends with a ";" trailer.
+        kind = "gif" if tail.rstrip(b"\x00").endswith(b";") else None
+    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":  # RIFF gives its length.
+        # TensorFlow's decoder fails on (or worse) animated WebP: skip those.
+        animated = head[12:16] == b"VP8X" and head[20] & 0x02
+        complete = size >= 8 + int.from_bytes(head[4:8], "little")
+        kind = "webp" if complete and not animated else None
+    elif head.startswith(b"BM"):
+        kind = "bmp" if _bmp_decodes(head, size) else None
+    else:
+        kind = None
+    return kind, head
+
+
+def _jpeg_orientation(head):
+    """The EXIF orientation in a JPEG's first bytes: 1 when it has none, None
+    when they do not reach it (it usually lies within the first 200)."""
+    pos = 2
+    while pos + 4 <= len(head) and head[pos] == 0xFF and head[pos + 1] != 0xDA:
+        end = pos + 2 + int.from_bytes(head[pos + 2 : pos + 4], "big")
+        if head[pos + 1] == 0xE1 and head[pos + 4 : pos + 10] == b"Exif\x00\x00":
+            tiff = head[pos + 10 : end]  # a TIFF header, then IFD0's entries
+            order = "little" if tiff[:2] == b"II" else "big"
+            ifd = int.from_bytes(tiff[4:8], order)
+            entries = int.from_bytes(tiff[ifd : ifd + 2], order)
+            for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+                if entry + 12 > len(tiff):
+                    return None
+                if int.from_bytes(tiff[entry : entry + 2], order) == 0x0112:
+                    return int.from_bytes(tiff[entry + 8 : entry + 10], order)
+            return None if ifd + 2 > len(tiff) else 1
+        pos = end
+    return 1 if pos + 4 <= len(head) else None
+
+
+def _exif_orientation(path, head):
+    """A JPEG's or WebP's EXIF orientation (1-8), 1 when it has none: read
+    from the JPEG's `head`, else by Pillow (which reads the metadata only)."""
+    orientation = _jpeg_orientation(head) if head.startswith(b"\xff\xd8") else None
+    if orientation is None:
+        from PIL import Image
+
+        try:
+            with Image.open(path) as image:
+                orientation = image.getexif().get(0x0112, 1)
+        except Exception:  # Pillow raises many kinds; the decoder will have its say.
+            return 1
+    return orientation if orientation in range(1, 9) else 1
+
+
+def _inspect(path):
+    """(decodable, EXIF orientation) of one file. Only JPEG and WebP are
+    read for an orientation: Pillow would decode a whole PNG to find one."""
+    kind, head = _decodable_format(path)
+    return kind is not None, (_exif_orientation(path, head) if kind in ("jpeg", "webp") else 1)
 
 
 def scan_image_folder(path):
     """Lists the images in a folder, their class labels and unreadable files.
 
     Files are found recursively by extension (`.jpg`, `.jpeg`, `.png`, `.bmp`,
-    `.gif`, any case); hidden files and folders (names starting with ".",
-    such as `.ipynb_checkpoints`) are ignored. The sorted names of the
-    subfolders that hold images become the class names, and an image's label
-    is the index of the top-level subfolder it lies in.
+    `.gif`, `.webp`, any case); hidden files and folders (names starting
+    with ".", such as `.ipynb_checkpoints`) are ignored, and files in other
+    image formats (`.tiff`, `.heic`, ...) are counted in `ignored`. The sorted
+    names of the subfolders that hold images become the class names, and an
+    image's label is the index of the top-level subfolder it lies in.
 
     Each file is checked once, cheaply (its header and its end, not a full
     decode), so that broken files are reported up front instead of failing
-    an epoch halfway through.
+    an epoch halfway through. The EXIF orientation of JPEG and WebP files is
+    read then too, so that photos taken sideways are loaded upright.
 
     Args:
         path: the folder, a string or `pathlib.Path`.
 
     Returns:
-        An `ImageFolder` with `files`, `labels`, `class_names` and `skipped`.
+        An `ImageFolder` with `files`, `labels`, `class_names`, `skipped`,
+        `orientations` and `ignored`.
 
     Raises:
         FileNotFoundError: the folder does not exist.
@@ -200,8 +325,9 @@ def scan_image_folder(path):
 
     # Reading a few bytes per file is I/O bound: threads overlap the waits.
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        ok = list(pool.map(_looks_decodable, candidates))
+        ok, orientations = zip(*pool.map(_inspect, candidates))
     files = [f for f, good in zip(candidates, ok) if good]
+    orientations = [o for o, good in zip(orientations, ok) if good]
     skipped = [f for f, good in zip(candidates, ok) if not good]
     if not files:
         raise ValueError(
@@ -213,7 +339,8 @@ def scan_image_folder(path):
     class_names = sorted({c for c in kept_classes if c is not None})
     index = {name: i for i, name in enumerate(class_names)}
     labels = [index[c] if c is not None else -1 for c in kept_classes]
-    return ImageFolder(root, files, labels, class_names, skipped)
+    ignored = {e: n for e, n in other_extensions.most_common() if e in _UNREAD_IMAGE_EXTENSIONS}
+    return ImageFolder(root, files, labels, class_names, skipped, orientations, ignored)
 
 
 # -- turning any source into a dataset of resized pixels -----------------------
@@ -294,29 +421,101 @@ def _to_unit_range(pixels):
     return tf.cast(pixels, tf.float32) / 127.5 - 1.0
 
 
-def _folder_pixels(folder, labels, size, channels, num_parallel_calls):
-    def load(path, *label):
-        # channels=3 makes the decoder turn grayscale and palette images into
-        # RGB and drop alpha; expand_animations=False keeps a GIF's first frame.
-        image = tf.io.decode_image(
-            tf.io.read_file(path), channels=3, expand_animations=False
-        )
-        image = _prepare(image, size, channels)
-        return (image, *label) if label else image
+def _orient(image, orientation):
+    """Turns a decoded image upright by its EXIF orientation (1-8): a
+    transpose for 5-8, then left-right and up-down flips, as Pillow's
+    `ImageOps.exif_transpose` does."""
+    flip_lr = tf.reduce_any(tf.equal(orientation, [2, 3, 6, 7]))
+    flip_ud = tf.reduce_any(tf.equal(orientation, [3, 4, 7, 8]))
+    image = tf.cond(orientation >= 5, lambda: tf.transpose(image, [1, 0, 2]), lambda: image)
+    image = tf.cond(flip_lr, lambda: tf.reverse(image, [1]), lambda: image)
+    return tf.cond(flip_ud, lambda: tf.reverse(image, [0]), lambda: image)
 
-    if labels is None:
-        ds = tf.data.Dataset.from_tensor_slices(folder.files)
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((folder.files, np.asarray(labels, np.int32)))
-    ds = ds.map(load, num_parallel_calls=num_parallel_calls)
+
+def _mixing_order(count, shuffle, seed):
+    """A permutation of a source that the shuffle buffer cannot hold whole:
+    a buffer of 10k over a folder sorted by class would serve one class at
+    a time. None when the shuffle mixes everything anyway."""
+    if not shuffle or _shuffle_buffer(count) >= count:
+        return None
+    return np.random.default_rng(seed).permutation(count)
+
+
+def _folder_pixels(folder, labels, size, channels, num_parallel_calls, order=None):
+    files, orientations = folder.files, folder.orientations
+    if order is not None:
+        files, orientations = [files[i] for i in order], [orientations[i] for i in order]
+        labels = None if labels is None else [labels[i] for i in order]
+    count = len(files)
+
+    def decode(contents):
+        # channels=3 makes the decoder turn grayscale and palette images into
+        # RGB and drop alpha; expand_animations=False keeps a GIF's first
+        # frame. The WebP decoder refuses channels=3 for images with alpha.
+        return tf.cond(
+            tf.strings.substr(contents, 8, 4) == "WEBP",
+            lambda: tf.ensure_shape(
+                tf.io.decode_image(contents, expand_animations=False)[..., :3], [None, None, 3]
+            ),
+            lambda: tf.io.decode_image(contents, channels=3, expand_animations=False),
+        )
+
+    def load(index, path, orientation, *label):
+        image = _orient(decode(tf.io.read_file(path)), orientation)
+        image = _prepare(image, size, channels)
+        return (index, image, *label)
+
+    columns = (np.arange(count), files, np.asarray(orientations, np.int32))
+    if labels is not None:
+        columns += (np.asarray(labels, np.int32),)
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    # In order (whatever the dataset options say): the failures are found
+    # below as the indices missing from the sequence.
+    ds = ds.map(load, num_parallel_calls=num_parallel_calls, deterministic=True)
     # The up-front check catches the usual broken files; this safety net
-    # drops (and logs) anything else the decoder rejects, mid-epoch.
-    ds = ds.ignore_errors(log_warning=True)
+    # drops anything else the decoder rejects, mid-epoch.
+    ds = ds.ignore_errors()
     # Dropping makes the length unknown, and Keras then warns that the data
     # "ran out" after the first epoch. Topping the epoch up from the start
     # (a rare duplicate image) keeps it exactly len(files) long.
-    count = len(folder.files)
-    return ds.repeat().take(count), count
+    ds = ds.repeat().take(count)
+    return _warn_undecoded(ds, files, folder.path), count
+
+
+def _warn_undecoded(ds, files, root):
+    """Warns once per file about the files the decoder dropped (the indices
+    missing from the elements' first field) and drops that index. Python
+    runs only when a file was dropped; the order is the iterator's own
+    state, so an epoch that is cut short does not look like a failure."""
+    count, failed = len(files), set()
+
+    def warn(expected, index):
+        expected, index = int(expected), int(index)
+        if expected < index:
+            missing = range(expected, index)
+        else:  # The pass ended with dropped files; the top-up restarted it.
+            missing = [*range(expected, count), *range(index)]
+        new = sorted(set(missing) - failed)
+        failed.update(new)
+        if new:
+            warnings.warn(
+                f"{root}: skipped {len(new)} file(s) that TensorFlow cannot decode, "
+                f"e.g. {files[new[0]]} ({len(failed)} in all so far)"
+            )
+        return 0
+
+    def check(expected, element):
+        index, rest = element[0], element[1:]
+        report = tf.cond(
+            tf.equal(index, expected),
+            lambda: tf.constant(0, tf.int64),
+            lambda: tf.py_function(warn, [expected, index], tf.int64),
+        )
+        with tf.control_dependencies([report]):
+            expected = (index + 1) % count
+        return expected, rest if len(rest) > 1 else rest[0]
+
+    return ds.scan(tf.constant(0, tf.int64), check)
 
 
 def _check_arrays(x, y):
@@ -370,10 +569,13 @@ def _check_arrays(x, y):
     return x, y, scale, offset
 
 
-def _array_pixels(x, y, size, channels, with_labels, num_parallel_calls):
+def _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle=False, seed=None):
     if with_labels and y is None:
         raise ValueError("with_labels=True needs labels: pass `(x, y)`.")
     x, y, scale, offset = _check_arrays(x, y)
+    order = _mixing_order(len(x), shuffle, seed)
+    if order is not None:  # A copy, but only of arrays too large for the buffer.
+        x, y = x[order], (None if y is None else y[order])
     dtype = "uint8" if x.dtype == np.uint8 else "float32"
 
     def prepare(images, *labels):
@@ -425,7 +627,13 @@ def _npz_arrays(path, split, image_key, label_key, with_labels):
 
 def _tfds_pixels(name, size, channels, *, split, data_dir, image_key, label_key,
                  with_labels, download, num_parallel_calls):
-    import tensorflow_datasets as tfds  # Heavy to import, and optional.
+    try:
+        import tensorflow_datasets as tfds  # Heavy to import, and optional.
+    except ImportError:  # More often a mistyped folder than a missing package.
+        raise FileNotFoundError(
+            f"No such file or folder: {pathlib.Path(name).expanduser()} (if you meant "
+            f"the TFDS dataset {name!r}: pip install tensorflow-datasets)"
+        ) from None
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
@@ -489,9 +697,20 @@ def _tfds_pixels(name, size, channels, *, split, data_dir, image_key, label_key,
 def _warn_skipped(folder, stacklevel=3):
     if folder.skipped:
         total = len(folder.files) + len(folder.skipped)
+        bmp = ""
+        if any(str(f).lower().endswith(".bmp") for f in folder.skipped):
+            bmp = " (8-bit BMPs with a colour palette count: TensorFlow reads them as grey)"
         warnings.warn(
             f"{folder.path}: skipped {len(folder.skipped)} of {total} files that "
-            f"are not decodable images, e.g. {folder.skipped[0]}",
+            f"are not decodable images{bmp}, e.g. {folder.skipped[0]}",
+            stacklevel=stacklevel,
+        )
+    if folder.ignored:
+        found = ", ".join(f"{e} ({n})" for e, n in folder.ignored.items())
+        warnings.warn(
+            f"{folder.path}: ignored {sum(folder.ignored.values())} files in image "
+            f"formats that are not read: {found}. Convert them to JPEG, PNG or "
+            f"WebP to use them.",
             stacklevel=stacklevel,
         )
 
@@ -517,14 +736,16 @@ def _folder_labels(folder, with_labels):
 
 
 def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
-            label_key, download, num_parallel_calls):
+            label_key, download, num_parallel_calls, shuffle=False, seed=None):
     """Any source -> (dataset of [0, 255] images (and int32 labels) at
-    `size`, number of elements or None)."""
+    `size`, number of elements or None). With `shuffle`, folders and arrays
+    too large for the shuffle buffer come permuted (by `seed`)."""
     if isinstance(source, (tuple, list)) and len(source) == 2:
         x, y = source
-        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls)
+        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle, seed)
     if isinstance(source, np.ndarray):
-        return _array_pixels(source, None, size, channels, with_labels, num_parallel_calls)
+        return _array_pixels(source, None, size, channels, with_labels, num_parallel_calls,
+                             shuffle, seed)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
             f"source must be a folder, an .npz file, a TFDS name, an image "
@@ -536,12 +757,13 @@ def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
         folder = scan_image_folder(path)
         _warn_skipped(folder, stacklevel=4)
         labels = _folder_labels(folder, with_labels)
-        return _folder_pixels(folder, labels, size, channels, num_parallel_calls)
+        order = _mixing_order(len(folder.files), shuffle, seed)
+        return _folder_pixels(folder, labels, size, channels, num_parallel_calls, order)
     if path.is_file():
         if path.suffix.lower() != ".npz":
             raise ValueError(f"{path} is a file but not an .npz archive.")
         x, y = _npz_arrays(path, split, image_key, label_key, with_labels)
-        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls)
+        return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle, seed)
     if isinstance(source, str) and _TFDS_NAME.fullmatch(source):
         return _tfds_pixels(
             source, size, channels, split=split, data_dir=data_dir,
@@ -558,20 +780,24 @@ def _shuffle_buffer(count):
 
 
 def _prefetch_to_device(ds, option):
-    """Ends the pipeline with a copy to the GPU, when that helps."""
-    if option is False or not tf.config.list_physical_devices("GPU"):
+    """Ends the pipeline with a copy to the GPU when asked for and there is
+    one. Not by default: it makes the length unknown (Keras' progress bar,
+    `cardinality()`), it must stay the last stage (no `repeat()` after it),
+    only TensorFlow models read tensors on TF's GPU, and its gain has not
+    been measured."""
+    if not option or not tf.config.list_physical_devices("GPU"):
         return ds
-    if option is None:
-        import keras
-
-        # Only TensorFlow models read tensors that live on TF's GPU: for JAX or
-        # PyTorch they would be copied back to the host first. Under a
-        # tf.distribute strategy, the strategy places the batches itself.
-        if keras.backend.backend() != "tensorflow" or tf.distribute.has_strategy():
-            return ds
-    # The next batch is copied to GPU memory while the current one trains,
-    # hiding the host-to-device transfer. It must be the last stage.
     return ds.apply(tf.data.experimental.prefetch_to_device("/GPU:0"))
+
+
+def _repeat(ds):
+    """`ds.repeat()`, placed before a closing `prefetch_to_device` stage,
+    which must stay the last one."""
+    copy = getattr(ds, "_input_dataset", None)  # prefetch(copy_to_device(...))
+    if type(copy).__name__ != "_CopyToDeviceDataset":
+        return ds.repeat()
+    device = tf.data.experimental.prefetch_to_device(copy._target_device)
+    return copy._input_dataset.repeat().apply(device)
 
 
 def _map_images(element, fn):
@@ -606,7 +832,7 @@ def image_dataset(
     label_key=None,
     seed=None,
     num_parallel_calls=AUTOTUNE,
-    prefetch_to_device=None,
+    prefetch_to_device=False,
     download=True,
     dtype="float32",
     pipeline="auto",
@@ -616,9 +842,11 @@ def image_dataset(
     `source` can be:
 
     - a folder of images (str or `pathlib.Path`), searched recursively for
-      `.jpg`, `.jpeg`, `.png`, `.bmp` and `.gif` files. Subfolders are classes
-      (sorted names -> labels 0..n-1). Files that are not decodable images
-      are skipped with a warning (see `scan_image_folder()`).
+      `.jpg`, `.jpeg`, `.png`, `.bmp`, `.gif` and `.webp` files. Subfolders
+      are classes (sorted names -> labels 0..n-1). Files that are not
+      decodable images are skipped with a warning that counts them (see
+      `scan_image_folder()`), as are files that fail to decode later on.
+      Photos are turned upright by their EXIF orientation.
     - a NumPy array of images, `(N, H, W)` or `(N, H, W, C)`, or a pair
       `(x, y)` with integer labels of shape `(N,)`. uint8 arrays hold
       0..255; float arrays are read as `[-1, 1]` if they have negative
@@ -654,10 +882,11 @@ def image_dataset(
         label_key: the label feature (TFDS) or array name (`.npz`).
         seed: int, for a reproducible shuffle and flips.
         num_parallel_calls: parallel decoding calls.
-        prefetch_to_device: copy batches to the first GPU ahead of time.
-            `None` does so when TensorFlow sees a GPU, Keras uses the
-            TensorFlow backend and no `tf.distribute` strategy is active;
-            `True` whenever TensorFlow sees a GPU; `False` never.
+        prefetch_to_device: `True` copies batches to the first GPU ahead of
+            time, when TensorFlow sees one. Off by default: it helps only
+            TensorFlow-backend models outside a `tf.distribute` strategy,
+            makes the number of batches unknown, and must stay the last
+            stage (`keras_gans.cli.repeat_for_steps` repeats before it).
         download: let TFDS download a dataset that is not prepared yet.
         dtype: "float32" for images in [-1, 1]; "uint8" for raw 0..255
             pixels, which move 4x fewer bytes to an accelerator (the
@@ -701,6 +930,7 @@ def image_dataset(
         source, size, channels, with_labels=with_labels, split=split,
         data_dir=data_dir, image_key=image_key, label_key=label_key,
         download=download, num_parallel_calls=num_parallel_calls,
+        shuffle=shuffle, seed=seed,
     )
     if drop_remainder and count is not None and count < batch_size:
         raise ValueError(
@@ -827,11 +1057,13 @@ def unpaired_dataset(
 
     domains, counts = [], []
     for i, (name, source, split) in enumerate(zip("AB", (a, b), splits)):
+        domain_seed = None if seed is None else seed + i
         try:
             ds, count = _pixels(
                 source, load_size, channels, with_labels=False, split=split,
                 data_dir=data_dir, image_key=None, label_key=None,
                 download=True, num_parallel_calls=AUTOTUNE,
+                shuffle=training, seed=domain_seed,
             )
         except (FileNotFoundError, ValueError) as e:
             raise type(e)(f"Domain {name}: {e}") from e
@@ -840,7 +1072,6 @@ def unpaired_dataset(
         if cache:
             ds = ds.cache()
         if training:
-            domain_seed = None if seed is None else seed + i
             ds = ds.shuffle(_shuffle_buffer(count), seed=domain_seed,
                             reshuffle_each_iteration=True)
         domains.append(ds)
@@ -875,5 +1106,5 @@ def unpaired_dataset(
         ds = _map_with_random(ds, augment, None if seed is None else seed + 2)
     ds = ds.batch(batch_size, drop_remainder=training)
     ds = ds.map(lambda x, y: (_to_unit_range(x), _to_unit_range(y)))
-    ds = ds.prefetch(AUTOTUNE)
-    return _prefetch_to_device(ds, None)
+    # No prefetch_to_device: the scripts count the batches (cardinality).
+    return ds.prefetch(AUTOTUNE)

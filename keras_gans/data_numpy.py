@@ -19,13 +19,27 @@ import keras
 from keras_gans import data as _data
 
 
-def _load_image(path, size, channels):
-    """Decode, convert, centre-crop and resize one file; None if undecodable."""
+# The transposes that turn an image upright, by EXIF orientation: those of
+# Pillow's `ImageOps.exif_transpose`, and of `_data._orient` in tf.data.
+_UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
+            6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
+
+
+def _load_image(path, size, channels, orientation=1):
+    """Decode, turn upright by the EXIF `orientation`, convert, centre-crop
+    and resize one file; None if undecodable."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
             image.seek(0)  # a GIF's first frame
+            if image.mode.startswith("I;16") or image.mode == "I":
+                # 16-bit grey: convert("L") would clip it; keep the high byte,
+                # as TensorFlow's decoder does.
+                image = Image.fromarray(np.clip(np.asarray(image, np.int64) >> 8, 0, 255)
+                                        .astype(np.uint8), "L")
+            if orientation in _UPRIGHT:
+                image = image.transpose(getattr(Image.Transpose, _UPRIGHT[orientation]))
             image = image.convert("L" if channels == 1 else "RGB")
             height, width = size
             # Crop the largest centred box with the target's aspect ratio.
@@ -44,25 +58,28 @@ def _load_image(path, size, channels):
 def _folder_arrays(folder, size, channels):
     workers = min(16, (os.cpu_count() or 1) * 2)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        images = list(pool.map(lambda f: _load_image(f, size, channels), folder.files))
+        images = list(pool.map(lambda f, o: _load_image(f, size, channels, o),
+                               folder.files, folder.orientations))
     good = [i for i, image in enumerate(images) if image is not None]
-    # Files the cheap scan passed but Pillow cannot decode join the skipped.
+    # Files the cheap scan passed but Pillow cannot decode move to the skipped.
     folder.skipped.extend(folder.files[i] for i, im in enumerate(images) if im is None)
+    folder.files = [folder.files[i] for i in good]
+    folder.labels = [folder.labels[i] for i in good]
+    folder.orientations = [folder.orientations[i] for i in good]
     x = np.stack([images[i] for i in good]) if good else np.zeros((0, *size, channels), np.uint8)
-    y = np.asarray([folder.labels[i] for i in good], np.int32)
-    return x, y
+    return x, np.asarray(folder.labels, np.int32)
 
 
 def _array_images(x, size, channels):
     """Validated arrays -> uint8 [0, 255] at `size` with `channels`."""
     x, _, scale, offset = _data._check_arrays(x, None)
     x = np.clip(np.round(x.astype(np.float32) * scale + offset), 0, 255).astype(np.uint8)
-    if x.shape[-1] == 4:
-        x = x[..., :3]
+    if x.shape[-1] in (2, 4):  # Drop alpha, as tf.data does.
+        x = x[..., :-1]
     if channels == 1 and x.shape[-1] == 3:  # ITU-R 601 luma, as tf.image uses
         x = np.round(x @ np.array([0.2989, 0.587, 0.114])).astype(np.uint8)[..., None]
-    elif channels == 3 and x.shape[-1] in (1, 2):
-        x = np.repeat(x[..., :1], 3, axis=-1)
+    elif channels == 3 and x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
     if x.shape[1:3] != tuple(size):
         from PIL import Image
 
@@ -103,9 +120,10 @@ def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuf
             raise ValueError(f"{path} is a file but not an .npz archive.")
         elif isinstance(source, str) and _data._TFDS_NAME.fullmatch(source):
             raise ImportError(
-                f"{source!r} looks like a TensorFlow Datasets name; TFDS needs "
-                f"TensorFlow (`pip install tensorflow tensorflow-datasets`). Without "
-                f"it, pass an image folder, an .npz file or arrays."
+                f"No such file or folder: {path}; as a TensorFlow Datasets name, "
+                f"{source!r} needs TensorFlow (`pip install tensorflow "
+                f"tensorflow-datasets`). Without it, pass an image folder, an .npz "
+                f"file or arrays."
             )
         else:
             raise FileNotFoundError(f"No such file or folder: {path}")

@@ -73,15 +73,16 @@ def main(argv=None):
         )
         return cli.compile_from_args(gan, args)
 
-    # Load the data, build (or load), compile and fit on the devices of --strategy.
+    # Build (or load), compile and fit on the devices of --strategy.
     with cli.strategy_scope(args):
-        dataset = kg.data.image_dataset(
-            args.data, image_size=args.image_size, channels=args.channels,
-            batch_size=args.batch_size, with_labels=True, seed=args.seed,
-            data_dir=args.data_dir,
-        )
         gan, initial_epoch = cli.resume_or_build(args, build, kg.ConditionalGAN)
         cli.check_image_shape(gan, args.image_size, args.channels)
+        # A resumed run draws another order than its first epochs.
+        dataset = kg.data.image_dataset(
+            args.data, image_size=args.image_size, channels=args.channels,
+            batch_size=args.batch_size, with_labels=True, seed=args.seed + initial_epoch,
+            data_dir=args.data_dir,
+        )
         # One row of 10 samples per class.
         history = cli.fit(gan, dataset, args, initial_epoch, num_samples=10 * gan.num_classes)
     if args.export:

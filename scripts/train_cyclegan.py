@@ -114,8 +114,9 @@ def parse_args(argv=None):
 # -- training ---------------------------------------------------------------------
 
 
-def _datasets(args):
-    """The training stream and fixed test images `(a, b)` for the grids."""
+def _datasets(args, seed):
+    """The training stream (shuffled and augmented by `seed`) and fixed test
+    images `(a, b)` for the grids."""
     if args.data_a:
         sources = (args.data_a, args.data_b)
     elif args.data:
@@ -124,7 +125,7 @@ def _datasets(args):
         sources = (args.tfds, None)
     options = {"image_size": args.image_size, "data_dir": args.data_dir}
     train = kg.data.unpaired_dataset(
-        *sources, batch_size=args.batch_size, seed=args.seed, **options
+        *sources, batch_size=args.batch_size, seed=seed, **options
     )
     try:
         test = kg.data.unpaired_dataset(
@@ -160,7 +161,10 @@ def train(args):
 
     # Load the data, build (or load), compile and fit on the devices of --strategy.
     with cli.strategy_scope(args):
-        dataset, (test_a, test_b) = _datasets(args)
+        # A resumed run draws other shuffles and augmentations than its first
+        # epochs. The data comes first: its batches set the schedule's length.
+        done = cli.completed_epochs(cli.run_dir(args)) if args.resume else 0
+        dataset, (test_a, test_b) = _datasets(args, args.seed + done)
         if args.steps_per_epoch is None:  # One pass over the larger domain.
             args.steps_per_epoch = int(dataset.cardinality())
             if args.steps_per_epoch < 1:
@@ -209,10 +213,10 @@ def _load_translator(path, direction):
 def _load_image(path, size):
     """One image as uint8 RGB, centre-cropped to a square and resized."""
     import numpy as np
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     with Image.open(path) as image:
-        image = image.convert("RGB")
+        image = ImageOps.exif_transpose(image).convert("RGB")  # upright
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
         image = image.crop((left, top, left + side, top + side))

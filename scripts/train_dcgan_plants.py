@@ -66,9 +66,11 @@ def main(argv=None):
     with cli.strategy_scope(args):
         gan, initial_epoch = cli.resume_or_build(args, build, kg.DCGAN)
         cli.check_image_shape(gan, args.image_size, args.channels)
+        # A resumed run draws other shuffles and flips than its first epochs.
         dataset = kg.data.image_dataset(
             args.data, image_size=args.image_size, channels=args.channels,
-            batch_size=args.batch_size, flip=args.flip, seed=args.seed, data_dir=args.data_dir,
+            batch_size=args.batch_size, flip=args.flip, data_dir=args.data_dir,
+            seed=None if args.seed is None else args.seed + initial_epoch,
         )
         history = cli.fit(gan, dataset, args, initial_epoch)
     if args.export:

@@ -52,10 +52,12 @@ def main(argv=None):
     # Build (or load), compile and fit on the devices of --strategy.
     with cli.strategy_scope(args):
         gan, initial_epoch = cli.resume_or_build(args, build, kg.VanillaGAN)
-        # Digits are not mirror-symmetric: no flips.
+        # Digits are not mirror-symmetric: no flips. A resumed run draws
+        # another order than its first epochs.
         dataset = kg.data.image_dataset(
             args.data, image_size=DATA_SHAPE[0], channels=DATA_SHAPE[2],
-            batch_size=args.batch_size, flip=False, seed=args.seed, data_dir=args.data_dir,
+            batch_size=args.batch_size, flip=False, data_dir=args.data_dir,
+            seed=None if args.seed is None else args.seed + initial_epoch,
         )
         history = cli.fit(gan, dataset, args, initial_epoch)
     if args.export:

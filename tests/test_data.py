@@ -10,20 +10,20 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from keras_gans import data
 
 RED, GREEN = (255, 0, 0), (0, 255, 0)
 
 
-def save(path, array, format=None, mode=None):
+def save(path, array, format=None, mode=None, **options):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = Image.fromarray(np.asarray(array, dtype=np.uint8))
     if mode:
         image = image.convert(mode)
-    image.save(path, format=format)
+    image.save(path, format=format, **options)
     return path
 
 
@@ -244,6 +244,151 @@ def test_labels_need_class_subfolders(tmp_path, class_folder):
     assert len(list(data.image_dataset(class_folder, 8, batch_size=21))) == 1
 
 
+def test_class_sorted_folder_is_mixed_despite_a_small_shuffle_buffer(tmp_path, monkeypatch):
+    # As flowers sorted by class with 10k of 20k+ images in the buffer, scaled
+    # down: the first batch must not come from the first class alone.
+    monkeypatch.setattr(data, "_FULL_SHUFFLE_LIMIT", 100)
+    monkeypatch.setattr(data, "_SHUFFLE_BUFFER", 50)
+    for c in range(3):
+        for i in range(50):
+            save(tmp_path / f"class{c}" / f"{i:02d}.png", solid(80 * c, 4, 4))
+    ds = data.image_dataset(tmp_path, 4, batch_size=15, with_labels=True, seed=0)
+    _, labels = next(iter(ds))
+    assert set(np.asarray(labels).tolist()) == {0, 1, 2}
+    images, labels = collect(ds)  # still each image once, with its label
+    assert np.bincount(labels).tolist() == [50, 50, 50]
+    np.testing.assert_allclose(images[:, 0, 0, 0], labels * 80 / 127.5 - 1, atol=1e-6)
+
+
+def test_palette_bmps_are_skipped_grey_ones_kept(tmp_path):
+    # TensorFlow reads an 8-bit BMP's palette indices as grey levels: right
+    # for a grey ramp palette only.
+    colour = solid((200, 30, 40), 8, 8)
+    save(tmp_path / "palette.bmp", colour, mode="P")
+    save(tmp_path / "grey.bmp", solid(90, 8, 8, 1)[..., 0])
+    save(tmp_path / "rgb.bmp", colour)
+    folder = data.scan_image_folder(tmp_path)
+    assert [os.path.basename(f) for f in folder.skipped] == ["palette.bmp"]
+    with pytest.warns(UserWarning, match=r"skipped 1 of 3 .*colour palette.*palette\.bmp"):
+        ds = data.image_dataset(tmp_path, 8, batch_size=2, shuffle=False, dtype="uint8")
+    images = np.asarray(next(iter(ds)))
+    assert images[0, 0, 0].tolist() == [90] * 3 and images[1, 0, 0].tolist() == [200, 30, 40]
+
+
+def test_jpegs_with_data_after_the_image_load_truncated_ones_do_not(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (48, 48, 3))
+    jpeg = save(tmp_path / "plain.jpg", pixels).read_bytes()
+    progressive = save(tmp_path / "progressive.jpg", pixels, progressive=True).read_bytes()
+    trailer = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()  # a phone's appendix
+    (tmp_path / "motion.jpg").write_bytes(jpeg + trailer)
+    (tmp_path / "progressive_motion.jpg").write_bytes(progressive + trailer)
+    # An EXIF thumbnail (a JPEG with its own end marker) before the image.
+    thumbnail = (b"\xff\xd8" + jpeg[2:300]) + b"\xff\xd9"
+    app1 = b"\xff\xe1" + (len(thumbnail) + 8).to_bytes(2, "big") + b"Exif\x00\x00" + thumbnail
+    with_thumbnail = jpeg[:2] + app1 + jpeg[2:]
+    (tmp_path / "thumbnail.jpg").write_bytes(with_thumbnail)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 2 // 3])
+    (bad / "truncated_progressive.jpg").write_bytes(progressive[: len(progressive) * 2 // 3])
+    (bad / "truncated_thumbnail.jpg").write_bytes(with_thumbnail[: len(app1) + 200])
+
+    folder = data.scan_image_folder(tmp_path)
+    assert sorted(os.path.basename(f) for f in folder.skipped) == [
+        "truncated.jpg", "truncated_progressive.jpg", "truncated_thumbnail.jpg"]
+    assert len(folder.files) == 5
+    with pytest.warns(UserWarning, match="skipped 3 of 8"):
+        ds = data.image_dataset(tmp_path, 48, batch_size=5, shuffle=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # all five decode
+        (images,) = collect(ds)
+    # motion.jpg, plain.jpg, progressive.jpg, progressive_motion.jpg, thumbnail.jpg
+    np.testing.assert_array_equal(images[0], images[1])
+    np.testing.assert_array_equal(images[2], images[3])
+    np.testing.assert_array_equal(images[1], images[4])
+
+
+def test_webp_loads_and_other_image_formats_are_counted(tmp_path):
+    Image.fromarray(solid((10, 200, 30), 8, 8)).save(tmp_path / "a.webp", lossless=True)
+    webp = (tmp_path / "a.webp").read_bytes()
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[:] = (100, 50, 25, 128)  # TensorFlow's decoder wants its alpha asked for
+    Image.fromarray(rgba).save(tmp_path / "a_alpha.webp", quality=95)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "truncated.webp").write_bytes(webp[:-5])
+    frames = [Image.fromarray(solid(v, 8, 8)) for v in (0, 255)]  # animated: skipped
+    frames[0].save(tmp_path / "sub" / "animated.webp", save_all=True, append_images=frames[1:])
+    save(tmp_path / "b.png", solid(90, 8, 8))
+    for name in ("c.tif", "d.TIF", "e.heic"):
+        (tmp_path / name).write_bytes(b"II*\x00" + bytes(100))
+    (tmp_path / "notes.txt").write_text("not an image format: no warning")
+    folder = data.scan_image_folder(tmp_path)
+    assert [os.path.basename(f) for f in folder.files] == ["a.webp", "a_alpha.webp", "b.png"]
+    skipped = sorted(os.path.basename(f) for f in folder.skipped)
+    assert skipped == ["animated.webp", "truncated.webp"]
+    assert folder.ignored == {".tif": 2, ".heic": 1}
+    with pytest.warns(UserWarning) as record:
+        ds = data.image_dataset(tmp_path, 8, batch_size=3, shuffle=False, dtype="uint8")
+    messages = [str(w.message) for w in record]
+    assert any("skipped 2 of 5" in m for m in messages)
+    assert any("ignored 3 files in image formats that are not read: .tif (2), .heic (1)" in m
+               for m in messages)
+    images = np.asarray(next(iter(ds))).astype(int)
+    assert images[0, 0, 0].tolist() == [10, 200, 30]
+    assert np.abs(images[1, 0, 0] - [100, 50, 25]).max() <= 2  # lossy
+    assert images[2, 0, 0].tolist() == [90] * 3
+
+
+def test_files_that_fail_to_decode_are_named_once(tmp_path, class_folder):
+    # Past the quick check, only the decoder can tell: the file is dropped
+    # and a warning names it, once (cache=False decodes it every epoch).
+    liar = b"\xff\xd8\xff\xe0" + b"\x00" * 200 + b"\xff\xd9"
+    root = tmp_path / "mixed"
+    for i in range(4):
+        save(root / f"{i}.png", solid(50 * i))
+    (root / "1b_liar.jpg").write_bytes(liar)  # mid-epoch
+    (root / "z_liar.jpg").write_bytes(liar)  # last: found when the epoch wraps
+    ds = data.image_dataset(root, 8, batch_size=1, drop_remainder=False, shuffle=False,
+                            cache=False)
+    with pytest.warns(UserWarning) as record:
+        (images,) = collect(ds)
+    assert len(images) == 6
+    messages = [str(w.message) for w in record if "cannot decode" in str(w.message)]
+    assert len(messages) == 2, messages
+    assert "skipped 1 file(s) that TensorFlow cannot decode" in messages[0]
+    assert "1b_liar.jpg (1 in all so far)" in messages[0]
+    assert "z_liar.jpg (2 in all so far)" in messages[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        collect(ds)  # named already
+        # An epoch cut short is no failure.
+        good = data.image_dataset(class_folder, 8, batch_size=4, cache=False)
+        list(good.take(1))
+        collect(good)
+
+
+def test_exif_orientation_turns_photos_upright(tmp_path):
+    # Four coloured quadrants: each of the 8 orientations shows them differently.
+    quadrants = np.zeros((16, 16, 3), np.uint8)
+    quadrants[:8, :8], quadrants[:8, 8:] = (255, 0, 0), (0, 255, 0)
+    quadrants[8:, :8], quadrants[8:, 8:] = (0, 0, 255), (255, 255, 255)
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        save(tmp_path / f"{orientation}.jpg", quadrants, quality=95, exif=exif)
+    exif[0x0112] = 6
+    save(tmp_path / "turned.webp", quadrants, lossless=True, exif=exif)
+    assert data.scan_image_folder(tmp_path).orientations == [*range(1, 9), 6]
+    ds = data.image_dataset(tmp_path, 16, batch_size=9, shuffle=False, dtype="uint8")
+    images = np.asarray(next(iter(ds))).astype(int)
+    centres = (4, 4, 12, 12), (4, 12, 4, 12)  # of the quadrants, away from JPEG's ringing
+    for name, image in zip([*(f"{o}.jpg" for o in range(1, 9)), "turned.webp"], images):
+        with Image.open(tmp_path / name) as photo:
+            upright = np.asarray(ImageOps.exif_transpose(photo).convert("RGB")).astype(int)
+        assert np.abs(image - upright)[centres].max() <= 8, name
+
+
 # -- arrays and .npz files -------------------------------------------------------
 
 
@@ -322,6 +467,44 @@ def test_npz_files(tmp_path):
         load("keras.npz", split="valid")
 
 
+def test_class_sorted_arrays_are_mixed_despite_a_small_shuffle_buffer(monkeypatch):
+    monkeypatch.setattr(data, "_FULL_SHUFFLE_LIMIT", 100)
+    monkeypatch.setattr(data, "_SHUFFLE_BUFFER", 50)
+    y = np.repeat(np.arange(3), 50)
+    x = (y * 80).astype(np.uint8)[:, None, None].repeat(4, 1).repeat(4, 2)
+    ds = data.image_dataset((x, y), 4, channels=1, batch_size=15, with_labels=True, seed=0)
+    _, labels = next(iter(ds))
+    assert set(np.asarray(labels).tolist()) == {0, 1, 2}
+    images, labels = collect(ds)
+    np.testing.assert_allclose(images[:, 0, 0, 0], labels * 80 / 127.5 - 1, atol=1e-6)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """TensorFlow reports a GPU (ops still run on the CPU: soft placement)."""
+    import tensorflow as tf
+
+    real = tf.config.list_physical_devices
+    gpu = tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [gpu] if kind == "GPU" else real(kind))
+
+
+def test_no_copy_to_the_gpu_unless_asked(fake_gpu):
+    from keras_gans import cli
+
+    x = np.zeros((8, 4, 4, 3), np.uint8)
+    ds = data.image_dataset(x, 4, batch_size=2)
+    assert int(ds.cardinality()) == 4  # known: no prefetch_to_device stage
+    asked = data.image_dataset(x, 4, batch_size=2, prefetch_to_device=True)
+    assert type(asked._input_dataset).__name__ == "_CopyToDeviceDataset"
+    # tf.data wants the copy last: repeat_for_steps repeats before it.
+    repeated = cli.repeat_for_steps(asked, 3)
+    assert type(repeated._input_dataset).__name__ == "_CopyToDeviceDataset"
+    assert len(list(repeated.take(10))) == 10
+    assert len(list(cli.repeat_for_steps(ds, 3).take(10))) == 10
+
+
 # -- TensorFlow Datasets -----------------------------------------------------------
 
 
@@ -367,6 +550,15 @@ def test_tfds_pipeline_with_mock_data(tmp_path):
     assert images.min() >= -1 and images.max() <= 1
     # mnist is grayscale, so the three channels are equal.
     np.testing.assert_allclose(images[..., 0], images[..., 2])
+
+
+def test_mistyped_folder_without_tfds_names_the_path(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # not installed
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        data.image_dataset("flowers")
+    assert str(info.value) == ("No such file or folder: flowers (if you meant the TFDS "
+                               "dataset 'flowers': pip install tensorflow-datasets)")
 
 
 # -- unpaired (CycleGAN) ------------------------------------------------------------
@@ -439,6 +631,12 @@ def test_unpaired_errors(two_domains, tmp_path):
     save(only_a / "trainA" / "0.png", solid(0))
     with pytest.raises(FileNotFoundError, match="Domain B folder not found.*trainB"):
         data.unpaired_dataset(only_a)
+
+
+def test_unpaired_count_is_known_on_a_gpu(two_domains, fake_gpu):
+    # train_cyclegan.py counts the batches of an epoch with cardinality().
+    ds = data.unpaired_dataset(two_domains, image_size=8, batch_size=2, seed=0)
+    assert int(ds.cardinality()) == 3
 
 
 # -- without TensorFlow --------------------------------------------------------------

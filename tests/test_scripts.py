@@ -288,6 +288,43 @@ def test_train_cyclegan_resume_when_done_and_for_more_epochs(cyclegan_run, tiny_
     assert gan.g_ab_optimizer._learning_rate.total_steps == 2
 
 
+@pytest.mark.parametrize("script, run_fixture, args, seed", [
+    ("train_dcgan_plants.py", "dcgan_run", [*TINY_DCGAN, "--seed", "1"], 1),
+    ("train_gan_mnist.py", "mnist_run", ["--seed", "5"], 5),
+    ("train_cgan_mnist.py", "cgan_run", TINY_CGAN, 0),  # --seed 0 by default
+    ("train_cyclegan.py", None, TINY_CYCLEGAN, 0),
+])
+def test_a_resumed_run_draws_another_data_seed(script, run_fixture, args, seed, request, tmp_path,
+                                               monkeypatch):
+    # Else it would replay epoch 0's shuffle and flips. The data is all the
+    # test needs: a stand-in for the data functions records the seed, then stops.
+    import keras_gans as kg
+
+    class Stop(Exception):
+        pass
+
+    seeds = []
+
+    def record(*args, seed=None, **kwargs):
+        seeds.append(seed)
+        raise Stop
+
+    monkeypatch.setattr(kg.data, "image_dataset", record)
+    monkeypatch.setattr(kg.data, "unpaired_dataset", record)
+    out = tmp_path / "run"
+    if run_fixture:
+        shutil.copytree(request.getfixturevalue(run_fixture)[0], out)
+    else:  # CycleGAN reads the epochs done before loading the checkpoint.
+        (out / "checkpoints").mkdir(parents=True)
+        (out / "checkpoints" / "last.json").write_text('{"epochs": 1}')
+    main = load_script(script).main
+    common = ["--data", str(tmp_path / "unused"), *TINY[2:], *args, "--epochs", "3", "--no-export"]
+    for run_args in (["--out", str(tmp_path / "fresh")], ["--out", str(out), "--resume"]):
+        with pytest.raises(Stop):
+            main(common + run_args)
+    assert seeds == [seed, seed + 1]
+
+
 # -- --strategy -------------------------------------------------------------------
 
 
