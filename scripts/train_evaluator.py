@@ -27,8 +27,6 @@ import time
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2 (as
@@ -123,33 +121,42 @@ def load_npz(path, image_size):
 
 
 def load_folder(path, image_size, holdout, seed):
-    from PIL import Image
+    # Read the folder as image_dataset() reads it for a GAN, and as the
+    # metrics read real data: the same files (hidden ones such as
+    # .ipynb_checkpoints/ or macOS ._x.jpg left out), centre-cropped to a
+    # square and resized once. Imported here: keras_gans loads TensorFlow.
+    from keras_gans.data import scan_image_folder
+    from keras_gans.metrics._sources import load_image
 
-    classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        folder = os.path.join(path, name)
-        for fname in sorted(os.listdir(folder)):
-            if fname.lower().endswith(IMAGE_EXTENSIONS):
-                files.append(os.path.join(folder, fname))
-                labels.append(label)
+    try:
+        folder = scan_image_folder(path)
+    except ValueError as e:  # no images at all
+        raise CliError(str(e)) from None
+    classes = folder.class_names
+    # Labels are the class subfolders; loose files in `path` have none.
+    pairs = [(f, label) for f, label in zip(folder.files, folder.labels) if label >= 0]
+    images, labels, skipped = [], [], list(folder.skipped)
+    for f, label in pairs:
+        image = load_image(f, (image_size, image_size), channels=3)
+        if image is None:
+            skipped.append(f)
+        else:
+            images.append(image)
+            labels.append(label)
+    if skipped:
+        print(f"train_evaluator.py: skipped {len(skipped)} image files that do not decode, e.g. {skipped[0]}",
+              file=sys.stderr, flush=True)
     if len(set(labels)) < 2:
         raise CliError(f"{path} must contain at least 2 class subfolders with images; found {len(set(labels))}")
-    images = np.empty((len(files), image_size, image_size, 3), np.uint8)
-    for i, f in enumerate(files):
-        try:
-            with Image.open(f) as img:
-                # PIL's bilinear is antialiased when shrinking, like the
-                # FeatureExtractor's default resize.
-                images[i] = np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
-        except OSError as e:
-            raise CliError(f"cannot read image {f}: {e}") from None
+    images = np.stack(images)
     labels = np.asarray(labels, np.int64)
     # Stratified hold-out: the same fraction of every class.
     rng = np.random.default_rng(seed)
     test_mask = np.zeros(len(labels), bool)
     for c in range(len(classes)):
         idx = np.flatnonzero(labels == c)
+        if not len(idx):  # every file of the class failed to decode
+            continue
         n_test = max(1, int(round(holdout * len(idx))))
         test_mask[rng.choice(idx, n_test, replace=False)] = True
     return (images[~test_mask], labels[~test_mask]), (images[test_mask], labels[test_mask]), classes

@@ -1,6 +1,7 @@
 """Tests for keras_gans.metrics: statistics against closed forms and plain
 NumPy/SciPy references, feature extraction, caching and the evaluator CLI."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -285,6 +286,108 @@ def test_fingerprint_tracks_weights_and_layer(tiny_extractor):
     assert other.fingerprint != tiny_extractor.fingerprint
 
 
+def test_fingerprint_tracks_dtype_policy_and_assigned_weights():
+    x = np.random.default_rng(16).integers(0, 256, (4, 16, 16, 1), dtype=np.uint8)
+    plain = FeatureExtractor(_tiny_model(), layer="features")
+    try:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        mixed = FeatureExtractor(_tiny_model(), layer="features")  # the same float32 weights
+        mixed_features = mixed(x)
+        # The resizing/rescaling wrapper is built under the global policy.
+        plain_under_mixed = plain.fingerprint
+    finally:
+        keras.config.set_dtype_policy("float32")
+    # bfloat16 layers give other features, so they must not share cached statistics.
+    assert not np.allclose(mixed_features, plain(x), atol=1e-4)
+    assert mixed.fingerprint != plain.fingerprint
+    assert plain_under_mixed != plain.fingerprint
+    # The fingerprint follows weights changed in place, as training does.
+    before = plain.fingerprint
+    kernel = plain.model.layers[0].kernel
+    kernel.assign(kernel + 0.1)
+    assert plain.fingerprint != before
+
+
+def test_integer_images_must_hold_0_to_255():
+    extractor = _pixels_extractor()
+    with pytest.raises(ValueError, match=r"0\.\.255.*uint16"):
+        extractor(np.full((2, 16, 16), 4000, np.uint16))  # 16-bit data, not [-1, 513]
+    small = np.random.default_rng(17).integers(0, 256, (2, 16, 16))  # int64 holding 0..255
+    np.testing.assert_array_equal(extractor(small), extractor(small.astype(np.uint8)))
+
+
+# -- image folders, read the way training reads them ----------------------------
+
+
+def _pixels_extractor(size=16, channels=1):
+    """An extractor whose features are the pixels it is fed, in [-1, 1]."""
+    model = keras.Sequential([keras.Input((size, size, channels)), keras.layers.Flatten()])
+    return FeatureExtractor(model, batch_size=4)
+
+
+def _save_image(path, array):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def _wide_image(channels=1):
+    """20 x 60, white in (a little more than) its centre square, black at the sides."""
+    image = np.zeros((20, 60, channels), np.uint8)
+    image[:, 18:42] = 255
+    return image[..., 0] if channels == 1 else image
+
+
+# Passes the cheap structural scan (JPEG header and end marker), fails to decode.
+GARBLED_JPEG = b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9"
+# A macOS AppleDouble file: "._name.png" beside "name.png", not an image.
+APPLEDOUBLE = b"\x00\x05\x16\x07" + bytes(80)
+
+
+def test_folder_images_are_resized_once_whatever_the_batching(tmp_path):
+    rng = np.random.default_rng(18)
+    for i, (h, w) in enumerate([(20, 20), (40, 40), (48, 64), (16, 16), (90, 30)]):
+        _save_image(tmp_path / f"{i}.png", rng.integers(0, 256, (h, w), dtype=np.uint8))
+    extractor = _pixels_extractor()
+    one_by_one = extractor(str(tmp_path), batch_size=1)
+    np.testing.assert_array_equal(extractor(str(tmp_path), batch_size=5), one_by_one)
+
+
+def test_folder_is_read_like_training(tmp_path):
+    _save_image(tmp_path / "a" / "wide.png", _wide_image())
+    _save_image(tmp_path / "b" / "gray.png", np.full((16, 16), 128, np.uint8))
+    _save_image(tmp_path / "b" / "other.tiff", np.zeros((16, 16), np.uint8))  # a format training skips
+    (tmp_path / "a" / "._wide.png").write_bytes(APPLEDOUBLE)
+    (tmp_path / "a" / "empty.png").write_bytes(b"")
+    (tmp_path / "b" / "garbled.jpg").write_bytes(GARBLED_JPEG)
+    with pytest.warns(UserWarning, match="skipped 2 "):
+        pixels = _pixels_extractor()(str(tmp_path))
+    assert pixels.shape == (2, 16 * 16)
+    np.testing.assert_array_equal(pixels[0], 1.0)  # the centre square, not a squashed image
+    np.testing.assert_allclose(pixels[1], 128 / 127.5 - 1.0, atol=1e-6)
+
+
+def test_folder_jpegs_are_turned_upright_by_exif(tmp_path):
+    from PIL import Image
+
+    stored = np.zeros((16, 32), np.uint8)
+    stored[:, :16] = 255  # white left half, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation 6: shown turned 90 degrees clockwise
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", quality=100, exif=exif)
+    pixels = _pixels_extractor()(str(tmp_path)).reshape(16, 16)
+    # Upright, the white half is on top; the centre square keeps half of it.
+    assert pixels[:6].min() > 0.9 and pixels[-6:].max() < -0.9
+
+
+def test_sixteen_bit_grayscale_files_are_scaled(tmp_path):
+    _save_image(tmp_path / "deep.png", np.full((16, 16), 4000, np.uint16))
+    pixels = _pixels_extractor()(str(tmp_path))
+    # The high byte, as TensorFlow's decoder gives training; not clipped to 255.
+    np.testing.assert_allclose(pixels, (4000 >> 8) / 127.5 - 1.0, atol=1e-6)
+
+
 def test_inception_offline_error_message(monkeypatch, tmp_path):
     # Simulate an offline machine: every DNS lookup fails. The real
     # keras.utils.get_file download path runs, into an empty cache.
@@ -365,6 +468,33 @@ def test_real_statistics_folder_cache(tiny_extractor, tmp_path):
     assert real_statistics(str(folder), extractor, cache_dir=tmp_path / "cache").count == 13
 
 
+@pytest.mark.single_backend  # fails before any feature is computed
+def test_real_statistics_of_a_missing_path_says_so(tiny_extractor, tmp_path):
+    for cache_dir in (tmp_path, None):
+        with pytest.raises(FileNotFoundError, match="celeba_typo"):
+            real_statistics(str(tmp_path / "celeba_typo"), tiny_extractor, cache_dir=cache_dir)
+
+
+@pytest.mark.single_backend  # file handling, not feature extraction
+def test_concurrent_cache_writers_do_not_collide(tiny_extractor, tmp_path, monkeypatch):
+    real = np.random.default_rng(19).integers(0, 256, size=(20, 16, 16, 1), dtype=np.uint8)
+    save = FeatureStatistics.save
+
+    def save_while_another_writer_saves(self, f):
+        # A second writer of the same entry (a thread, or a container with
+        # the same pid) saves while this one is halfway through.
+        if not getattr(save_while_another_writer_saves, "nested", False):
+            save_while_another_writer_saves.nested = True
+            real_statistics(real, tiny_extractor, cache_dir=tmp_path)
+        save(self, f)
+
+    monkeypatch.setattr(FeatureStatistics, "save", save_while_another_writer_saves)
+    stats = real_statistics(real, tiny_extractor, cache_dir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [p.name for p in tmp_path.glob("real_stats_*.npz")]
+    (path,) = tmp_path.glob("real_stats_*.npz")
+    np.testing.assert_array_equal(FeatureStatistics.load(path).features, stats.features)
+
+
 def test_evaluate_all_metrics(tiny_extractor, tmp_path):
     rng = np.random.default_rng(15)
     real = rng.integers(0, 256, size=(120, 16, 16, 1), dtype=np.uint8)
@@ -404,6 +534,30 @@ def test_train_evaluator_cli_errors(tmp_path):
     assert bad.stderr.strip().count("\n") == 0 and "not found" in bad.stderr
     wrong = _run_cli("--data", "x.npz", "--out", "model.h5")
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr and ".keras" in wrong.stderr
+
+
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "scripts", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.single_backend  # image files only, no model
+def test_train_evaluator_reads_folders_like_training(tmp_path, capsys):
+    for label in ("cat", "dog"):
+        for i in range(3):
+            _save_image(tmp_path / label / f"{i}.png", _wide_image(channels=3))
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # a hidden folder is not an (empty) class
+    (tmp_path / "cat" / "._0.png").write_bytes(APPLEDOUBLE)
+    (tmp_path / "dog" / "garbled.jpg").write_bytes(GARBLED_JPEG)
+    load_folder = _load_script("train_evaluator").load_folder
+    (x_train, y_train), (x_test, y_test), classes = load_folder(str(tmp_path), 16, 0.5, 0)
+    assert classes == ["cat", "dog"]
+    assert sorted(np.concatenate([y_train, y_test])) == [0, 0, 0, 1, 1, 1]
+    assert x_train.shape[1:] == (16, 16, 3)
+    assert (x_train == 255).all() and (x_test == 255).all()  # centre-cropped, not squashed
+    assert "skipped 1 " in capsys.readouterr().err
 
 
 @needs_data

@@ -10,29 +10,26 @@ feature extractor (uint8 is 0..255, float is assumed in [-1, 1]).
 
 import hashlib
 import os
+import warnings
 
 import numpy as np
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 def is_folder(data):
     return isinstance(data, (str, os.PathLike)) and os.path.isdir(data)
 
 
-def list_image_files(folder):
-    """All image files under `folder` (recursively), sorted by relative path.
+def scan_folder(folder):
+    """The images of `folder` exactly as training finds them.
 
-    Sorting makes the order, and so any subset and the fingerprint, independent
-    of the file system's directory order.
+    `keras_gans.data.scan_image_folder` decides which files are images (its
+    extensions, hidden files and folders such as macOS `._x.jpg` or
+    `.ipynb_checkpoints` left out, a cheap check for broken files), so that
+    real statistics describe the same images a GAN was trained on.
     """
-    files = []
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in names:
-            if name.lower().endswith(IMAGE_EXTENSIONS):
-                files.append(os.path.join(root, name))
-    return sorted(files, key=lambda p: os.path.relpath(p, folder))
+    from keras_gans.data import scan_image_folder  # lazily: no import cycle
+
+    return scan_image_folder(folder)
 
 
 def subset_indices(n, max_samples, seed):
@@ -47,41 +44,75 @@ def subset_indices(n, max_samples, seed):
     return np.sort(rng.choice(n, size=int(max_samples), replace=False))
 
 
-def _load_image(path):
-    from PIL import Image
+def load_image(path, size=None, channels=3):
+    """Read one image file as training does; None if it does not decode.
 
-    with Image.open(path) as img:
-        if img.mode in ("L", "I;16", "I", "F", "1"):
-            arr = np.asarray(img.convert("L"))[..., None]
-        else:
-            arr = np.asarray(img.convert("RGB"))
-    return arr
+    As `keras_gans.data.image_dataset` reads folders: a GIF's first frame,
+    JPEG and WebP turned upright by their EXIF orientation, 16-bit grayscale
+    scaled to 8 bits by its high byte (what TensorFlow's decoder does;
+    `convert("L")` would clip 4000 to 255), alpha dropped, then the largest
+    centred box with the aspect ratio of `size` (a square for a square size)
+    resized bilinearly, antialiased, straight to `size`. Resizing once, to
+    the final size, keeps a pixel independent of the other images in its
+    batch.
 
+    Args:
+        path: the image file.
+        size: `(height, width)`, or None to keep the image's own size.
+        channels: 1 (grayscale) or 3 (RGB).
 
-def load_images(paths):
-    """Load image files into one uint8 batch (N, H, W, C).
-
-    Images of another size than the first are resized (PIL bilinear, which
-    is antialiased when shrinking) and grayscale images are tiled to RGB when
-    the batch mixes both, so that the batch can be stacked.
+    Returns:
+        uint8 array `(height, width, channels)`, or None.
     """
     from PIL import Image
+    from PIL import ImageOps
 
-    arrays = [_load_image(p) for p in paths]
-    if not arrays:
-        return np.zeros((0, 1, 1, 3), np.uint8)
-    h, w = arrays[0].shape[:2]
-    channels = max(a.shape[-1] for a in arrays)
-    out = []
-    for a in arrays:
-        if a.shape[:2] != (h, w):
-            img = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
-            a = np.asarray(img.resize((w, h), Image.BILINEAR))
-            a = a[..., None] if a.ndim == 2 else a
-        if a.shape[-1] != channels:
-            a = np.repeat(a, channels, axis=-1)
-        out.append(a)
-    return np.stack(out)
+    try:
+        with Image.open(path) as image:
+            image.seek(0)
+            if image.format in ("JPEG", "WEBP"):
+                image = ImageOps.exif_transpose(image)
+            if image.mode.startswith("I"):  # "I;16" (or "I" in older Pillow)
+                high_byte = np.clip(np.asarray(image) >> 8, 0, 255).astype(np.uint8)
+                image = Image.fromarray(high_byte)
+            image = image.convert("L" if channels == 1 else "RGB")
+            if size is not None:
+                height, width = size
+                scale = min(image.width / width, image.height / height)
+                crop_w, crop_h = round(width * scale), round(height * scale)
+                left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
+                box = (left, top, left + crop_w, top + crop_h)
+                image = image.resize((width, height), Image.BILINEAR, box=box)
+            pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError):  # what Pillow raises for bad files
+        return None
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def _iter_folder(folder, batch_size, max_samples, seed, image_size, channels):
+    scan = scan_folder(folder)
+    idx = subset_indices(len(scan.files), max_samples, seed)
+    skipped = list(scan.skipped)
+    for start in range(0, len(idx), batch_size):
+        paths = [scan.files[i] for i in idx[start : start + batch_size]]
+        images = [load_image(p, image_size, channels) for p in paths]
+        skipped += [p for p, image in zip(paths, images) if image is None]
+        images = [image for image in images if image is not None]
+        if len({image.shape for image in images}) > 1:
+            raise ValueError(
+                f"The images in {folder} differ in size and the feature extractor "
+                "has no input size to resize them to; pass "
+                "FeatureExtractor(..., image_size=(height, width))."
+            )
+        if images:
+            yield np.stack(images)
+    if skipped:
+        # One warning for the whole folder, as image_dataset gives training.
+        warnings.warn(
+            f"{folder}: skipped {len(skipped)} image files that do not decode, "
+            f"e.g. {skipped[0]}",
+            stacklevel=2,
+        )
 
 
 def _first_element(item):
@@ -107,20 +138,24 @@ def _to_numpy(x):
     return np.asarray(x)  # tf / jax tensors implement __array__
 
 
-def iter_image_batches(data, batch_size=64, max_samples=None, seed=0):
+def iter_image_batches(data, batch_size=64, max_samples=None, seed=0, image_size=None, channels=3):
     """Yield NumPy image batches (dtype preserved) from `data`.
 
     Args:
         data: an array (N, H, W[, C]); a path to a folder of image files
-            (searched recursively); a `tf.data.Dataset` (batched, or of
-            single H x W x C images); or any iterable of batches. Elements
-            that are `(images, labels)` tuples or dicts with an `"image"` key
-            contribute their images.
+            (read as `image_dataset` reads it for training, see
+            `load_image`; undecodable files are skipped with one warning);
+            a `tf.data.Dataset` (batched, or of single H x W x C images); or
+            any iterable of batches. Elements that are `(images, labels)`
+            tuples or dicts with an `"image"` key contribute their images.
         batch_size: batch size for arrays, folders and unbatched datasets.
         max_samples: stop after this many images. Arrays and folders take a
             seeded uniform subset (see `subset_indices`); streams take the
             first `max_samples`.
         seed: seed of that subset.
+        image_size: `(height, width)` that folder images are cropped and
+            resized to (the extractor's input size); None keeps their size.
+        channels: the channels of folder images, 1 or 3.
     """
     if callable(data) and not hasattr(data, "__iter__"):
         raise TypeError(
@@ -128,12 +163,7 @@ def iter_image_batches(data, batch_size=64, max_samples=None, seed=0):
             "`keras_gans.metrics.evaluate`, which calls it as fn(n)."
         )
     if is_folder(data):
-        files = list_image_files(data)
-        if not files:
-            raise ValueError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) under {data!r}.")
-        idx = subset_indices(len(files), max_samples, seed)
-        for start in range(0, len(idx), batch_size):
-            yield load_images([files[i] for i in idx[start : start + batch_size]])
+        yield from _iter_folder(data, batch_size, max_samples, seed, image_size, channels)
         return
     if isinstance(data, (str, os.PathLike)):
         raise FileNotFoundError(f"Image folder not found: {os.fspath(data)!r}")
@@ -170,8 +200,8 @@ def dataset_fingerprint(data, dataset_id=None):
 
     - `dataset_id` given: that string (the caller vouches for it).
     - array: SHA-256 of dtype, shape and raw bytes.
-    - folder: SHA-256 of the sorted relative paths, sizes and modification
-      times (cheap: no file is read).
+    - folder: SHA-256 of the relative paths, sizes and modification times
+      of the images that `scan_folder` finds (no image is decoded).
     - anything else (datasets, generators) cannot be fingerprinted without
       consuming it, so an explicit `dataset_id` is required.
     """
@@ -179,7 +209,7 @@ def dataset_fingerprint(data, dataset_id=None):
         return "id:" + str(dataset_id)
     h = hashlib.sha256()
     if is_folder(data):
-        for path in list_image_files(data):
+        for path in scan_folder(data).files:
             st = os.stat(path)
             h.update(f"{os.path.relpath(path, data)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
         return "folder:" + h.hexdigest()

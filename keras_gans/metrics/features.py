@@ -34,10 +34,11 @@ class WeightsUnavailableError(RuntimeError):
 def to_model_range(images):
     """Convert a batch to float32 in [-1, 1] with a channel axis.
 
-    uint8 (any integer) images are taken as 0..255; float images are taken as
-    already in [-1, 1]. A float batch far outside [-1, 1] is almost surely
-    0..255 data in a float array, which would silently give meaningless
-    features, so it is rejected.
+    Integer images are taken as 0..255 and float images as already in
+    [-1, 1]. A batch outside those ranges would silently give meaningless
+    features, so it is rejected: a float batch far outside [-1, 1] is almost
+    surely 0..255 data in a float array, and integers above 255 are 16-bit
+    (or other) data that 0..255 would map to about [-1, 513].
     """
     images = np.asarray(images)
     if images.ndim == 3:
@@ -47,6 +48,15 @@ def to_model_range(images):
     if images.dtype == np.bool_:
         raise TypeError("Boolean images are not supported; pass uint8 0..255 or float in [-1, 1].")
     if np.issubdtype(images.dtype, np.integer):
+        # Any integer dtype holding 0..255 is fine, as for image_dataset.
+        if images.dtype != np.uint8 and images.size:
+            lo, hi = int(images.min()), int(images.max())
+            if lo < 0 or hi > 255:
+                raise ValueError(
+                    f"Integer images are taken as 0..255 but this {images.dtype} "
+                    f"batch spans [{lo}, {hi}]. Convert 16-bit images to uint8 "
+                    "(x >> 8) or to float in [-1, 1] (x / 32767.5 - 1)."
+                )
         return images.astype(np.float32) / 127.5 - 1.0
     images = images.astype(np.float32, copy=False)
     if images.size:
@@ -77,9 +87,11 @@ def _match_channels(images, channels):
 
 def _strip_names(obj):
     # Auto-generated layer names ("conv2d_37") depend on how many layers the
-    # process built before, so they must not enter the fingerprint.
+    # process built before, so they must not enter the fingerprint. A "dtype"
+    # entry is kept whole: its policy's "name" ("mixed_bfloat16") changes the
+    # features.
     if isinstance(obj, dict):
-        return {k: _strip_names(v) for k, v in obj.items() if k != "name"}
+        return {k: v if k == "dtype" else _strip_names(v) for k, v in obj.items() if k != "name"}
     if isinstance(obj, (list, tuple)):
         return [_strip_names(v) for v in obj]
     return obj
@@ -102,7 +114,8 @@ class FeatureExtractor:
             `(0, 255)` or `(0, 1)`.
         batch_size: images per forward pass.
         antialias: antialias when shrinking images (bilinear upsampling is
-            unaffected). Matches PIL's bilinear resize used for folders.
+            unaffected). Image folders are read at the input size already,
+            with PIL's antialiased bilinear resize, as training reads them.
 
     Example:
 
@@ -166,7 +179,6 @@ class FeatureExtractor:
         self.antialias = bool(antialias)
         self._wrappers = {}
         self._compiled_full_batch = False
-        self._fingerprint = None
 
     @property
     def has_logits(self):
@@ -221,7 +233,13 @@ class FeatureExtractor:
                 `max_samples` is smaller than the data.
         """
         bs = int(batch_size or self.batch_size)
-        for batch in iter_image_batches(images, bs, max_samples=max_samples, seed=seed):
+        # Folder images are read straight at the model's input size, so the
+        # wrapper's resize does not apply to them a second time.
+        batches = iter_image_batches(
+            images, bs, max_samples=max_samples, seed=seed,
+            image_size=self.image_size, channels=1 if self.channels == 1 else 3,
+        )
+        for batch in batches:
             batch = _match_channels(to_model_range(batch), self.channels)
             for start in range(0, len(batch), bs):
                 yield self._predict(batch[start : start + bs])
@@ -249,33 +267,36 @@ class FeatureExtractor:
         """Hex SHA-256 of architecture, chosen layers, preprocessing and weights.
 
         Two extractors with the same fingerprint give the same features, so
-        cached real-data statistics keyed by it can be reused safely.
+        cached real-data statistics keyed by it can be reused safely. It is
+        recomputed on every access (a fraction of a second for InceptionV3,
+        next to minutes of feature extraction): weights can change in place,
+        e.g. while an evaluator trains.
         """
-        if self._fingerprint is None:
-            h = hashlib.sha256()
-            meta = {
-                "layer": self.layer,
-                "logits_layer": self.logits_layer,
-                "image_size": self.image_size,
-                "input_range": self.input_range,
-                "antialias": self.antialias,
-                "channels": self.channels,
-                "outputs": [str(tuple(o.shape)) for o in self._submodel.outputs],
-            }
-            h.update(json.dumps(meta, sort_keys=True).encode())
-            for lyr in self.model.layers:
-                try:
-                    cfg = _strip_names(lyr.get_config())
-                except Exception:  # layers without a config: class name only
-                    cfg = None
-                h.update(type(lyr).__name__.encode())
-                h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
-            for w in self.model.weights:
-                arr = np.ascontiguousarray(keras.ops.convert_to_numpy(w))
-                h.update(f"{arr.dtype.str}{arr.shape}".encode())
-                h.update(memoryview(arr).cast("B"))
-            self._fingerprint = h.hexdigest()
-        return self._fingerprint
+        h = hashlib.sha256()
+        meta = {
+            "layer": self.layer,
+            "logits_layer": self.logits_layer,
+            "image_size": self.image_size,
+            "input_range": self.input_range,
+            "antialias": self.antialias,
+            "channels": self.channels,
+            "outputs": [str(tuple(o.shape)) for o in self._submodel.outputs],
+            # The resizing wrapper is built under the global policy.
+            "global_dtype_policy": keras.config.dtype_policy().name,
+        }
+        h.update(json.dumps(meta, sort_keys=True).encode())
+        for lyr in self.model.layers:
+            try:
+                cfg = _strip_names(lyr.get_config())
+            except Exception:  # layers without a config: class name only
+                cfg = None
+            h.update(f"{type(lyr).__name__}|{lyr.dtype_policy.name}|".encode())
+            h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
+        for w in self.model.weights:
+            arr = np.ascontiguousarray(keras.ops.convert_to_numpy(w))
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(memoryview(arr).cast("B"))
+        return h.hexdigest()
 
     def __repr__(self):
         return (

@@ -21,11 +21,15 @@ need raw features, FID does not; 10k x 2048 float32 is 80 MB).
 import hashlib
 import json
 import os
+import uuid
 
 from keras_gans.metrics._sources import dataset_fingerprint
 from keras_gans.metrics.statistics import FeatureStatistics
 
-CACHE_FORMAT = 1
+# 2: folders are read like training (centre crop, one resize to the input
+# size, 16-bit scaled, image_dataset's file set); format-1 entries of folders
+# hold other statistics.
+CACHE_FORMAT = 2
 
 
 def accumulate(batches, stats, logits=None):
@@ -98,10 +102,15 @@ def real_statistics(
     """
     if isinstance(real_data, FeatureStatistics):
         return real_data
-    if isinstance(real_data, (str, os.PathLike)) and os.path.isfile(real_data):
-        if not os.fspath(real_data).endswith(".npz"):
-            raise ValueError(f"Expected an image folder or a statistics .npz; got the file {os.fspath(real_data)!r}.")
-        return FeatureStatistics.load(real_data)
+    if isinstance(real_data, (str, os.PathLike)) and not os.path.isdir(real_data):
+        name = os.fspath(real_data)
+        if not os.path.isfile(name):
+            # Say so now: a missing path would otherwise surface as "cannot
+            # fingerprint real data of type str".
+            raise FileNotFoundError(f"Real data not found: {name!r} is neither an image folder nor a statistics .npz.")
+        if not name.endswith(".npz"):
+            raise ValueError(f"Expected an image folder or a statistics .npz; got the file {name!r}.")
+        return FeatureStatistics.load(name)
 
     path = key = None
     if cache_dir is not None:
@@ -122,8 +131,16 @@ def real_statistics(
     stats.metadata = {"key": key, "extractor": repr(extractor)}
     if path is not None:
         os.makedirs(cache_dir, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:  # a file object stops np.savez appending ".npz"
-            stats.save(f)
-        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        # A unique temporary name: a pid is shared by threads, and by
+        # containers that mount the same cache directory. (Not mkstemp: its
+        # 0600 mode would hide the entry from the other users of a shared
+        # cache; "x" creates the file with the umask's mode, or fails.)
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "xb") as f:  # a file object stops np.savez appending ".npz"
+                stats.save(f)
+            os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        finally:
+            if os.path.exists(tmp):  # the save failed: leave no debris
+                os.unlink(tmp)
     return stats
