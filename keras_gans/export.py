@@ -7,7 +7,9 @@ holding `saved_model.pb` and `variables/`. Signatures:
   `[batch]` for conditional models) -> `images` uint8 `[batch, H, W, C]`.
 - `sample`: `num_samples` int32 and `seed` int32 scalars -> `images`; for
   conditional models `seed` and `labels` int32 `[batch]` (one image per
-  label). The export draws its own noise, so a client needs no knowledge
+  label). At most `max_samples` images per call (default 1024): one call
+  is one generator pass, and a server should not run out of memory on a
+  client's typo. The export draws its own noise, so a client needs no knowledge
   of the latent space. The same seed gives the same images.
 
 The generator is wrapped with `ExportArchive.track_and_add_endpoint`, which
@@ -18,6 +20,7 @@ the model is saved to a temporary `.keras` file and exported by a
 TensorFlow-backend Python process (see `_export_in_tensorflow`).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -37,9 +40,10 @@ def _tf():
     return tf
 
 
-def _export_in_tensorflow(export_function, model, path, verbose):
-    """Run `export_function(model, path)` in a TensorFlow-backend process
-    (after `_prepare_target` has checked `path`).
+def _export_in_tensorflow(export_function, model, path, verbose, **options):
+    """Run `export_function(model, path, **options)` in a TensorFlow-backend
+    process (after `_prepare_target` has checked `path`); `options` must be
+    JSON values.
 
     Keras exports torch models only through `torch.export` and torch_xla,
     which reject Keras models' inputs (Keras 3.15, torch 2.x). The model is
@@ -51,18 +55,18 @@ def _export_in_tensorflow(export_function, model, path, verbose):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     code = (
-        "import sys, importlib, keras\n"
-        "module, name, file, path, verbose = sys.argv[1:]\n"
+        "import sys, importlib, json, keras\n"
+        "module, name, file, path, verbose, options = sys.argv[1:]\n"
         "export = getattr(importlib.import_module(module), name)\n"
         "model = keras.models.load_model(file, compile=False)\n"
-        "export(model, path, overwrite=True, verbose=verbose == '1')\n"
+        "export(model, path, overwrite=True, verbose=verbose == '1', **json.loads(options))\n"
     )
     with tempfile.TemporaryDirectory(prefix="keras_gans_export_") as tmp:
         file = os.path.join(tmp, "model.keras")
         model.save(file)
         result = subprocess.run(
             [sys.executable, "-c", code, export_function.__module__, export_function.__name__,
-             file, os.path.abspath(path), "1" if verbose else "0"],
+             file, os.path.abspath(path), "1" if verbose else "0", json.dumps(options)],
             env=env, capture_output=True, text=True,
         )
     if verbose and result.stdout:
@@ -142,7 +146,7 @@ def _to_uint8(tf, images):
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
-def export_generator(gan, path, overwrite=True, verbose=False):
+def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024):
     """Write `gan`'s generator as a SavedModel for TF Serving.
 
     Args:
@@ -151,6 +155,8 @@ def export_generator(gan, path, overwrite=True, verbose=False):
         path: the version folder, e.g. "saved_models/plants_dcgan/1".
         overwrite: replace an existing export at `path`.
         verbose: let Keras print the signatures it wrote.
+        max_samples: the most images one `sample` call returns; larger
+            requests fail with a message saying so.
 
     Returns:
         The path written.
@@ -166,9 +172,19 @@ def export_generator(gan, path, overwrite=True, verbose=False):
     """
     tf, path = _prepare_target(path, overwrite)
     if keras.backend.backend() == "torch":
-        return _export_in_tensorflow(export_generator, gan, path, verbose)
+        return _export_in_tensorflow(export_generator, gan, path, verbose,
+                                     max_samples=int(max_samples))
     latent_dim = int(gan.latent_dim)
     conditional = getattr(gan, "num_classes", None) is not None
+
+    def bounded(count):
+        check = tf.debugging.assert_less_equal(
+            count, tf.constant(int(max_samples), tf.int32),
+            message=f"sample returns at most {int(max_samples)} images per call "
+            "(export_generator's max_samples); call it again with another seed",
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(count)
 
     archive = keras.export.ExportArchive()
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
@@ -192,7 +208,8 @@ def export_generator(gan, path, overwrite=True, verbose=False):
             ]
         )
         def sample(seed, labels):
-            z = tf.random.stateless_normal([tf.shape(labels)[0], latent_dim], seed=[seed, 0])
+            count = bounded(tf.shape(labels)[0])
+            z = tf.random.stateless_normal([count, latent_dim], seed=[seed, 0])
             return {"images": _to_uint8(tf, generate(z, labels))}
 
     else:
@@ -214,7 +231,7 @@ def export_generator(gan, path, overwrite=True, verbose=False):
             ]
         )
         def sample(num_samples, seed):
-            z = tf.random.stateless_normal([num_samples, latent_dim], seed=[seed, 0])
+            z = tf.random.stateless_normal([bounded(num_samples), latent_dim], seed=[seed, 0])
             return {"images": _to_uint8(tf, generate(z))}
 
     archive.add_endpoint("serving_default", serving_default)

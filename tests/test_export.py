@@ -23,7 +23,7 @@ def exported(tmp_path_factory):
     x = np.random.default_rng(0).uniform(-1, 1, (32, 16, 16, 3)).astype("float32")
     gan.fit(x, batch_size=16, epochs=1, verbose=0)  # non-trivial BatchNorm statistics
     path = tmp_path_factory.mktemp("saved_models") / "tiny_dcgan" / "1"
-    export.export_generator(gan, path)
+    export.export_generator(gan, path, max_samples=6)
     return gan, path
 
 
@@ -41,6 +41,11 @@ CLIENT = textwrap.dedent(
     s3 = m.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(12))["images"]
     empty = m.signatures["serving_default"](z=tf.zeros([0, z.shape[1]]))["images"]
     none = m.signatures["sample"](num_samples=tf.constant(0), seed=tf.constant(0))["images"]
+    try:
+        m.signatures["sample"](num_samples=tf.constant(7), seed=tf.constant(0))
+        too_many = "no error"
+    except tf.errors.InvalidArgumentError as e:
+        too_many = e.message
     np.save(sys.argv[3], out.numpy())
     print(json.dumps({
         "signatures": sorted(m.signatures.keys()),
@@ -49,6 +54,7 @@ CLIENT = textwrap.dedent(
         "deterministic": bool(np.array_equal(s1.numpy(), s2.numpy())),
         "seed_matters": not bool(np.array_equal(s1.numpy(), s3.numpy())),
         "empty_shapes": [empty.shape.as_list(), none.shape.as_list()],
+        "too_many": too_many,
     }))
     """
 )
@@ -69,6 +75,7 @@ def test_signatures_from_a_tensorflow_only_process(exported, tmp_path):
     assert info["sample_shape"] == [3, 16, 16, 3]
     assert info["deterministic"] and info["seed_matters"]
     assert info["empty_shapes"] == [[0, 16, 16, 3]] * 2  # an empty request, from any backend
+    assert "at most 6 images per call" in info["too_many"]  # max_samples=6 below
     served = np.load(tmp_path / "out.npy").astype(int)
     in_memory = to_uint8(gan.generate(z=z)).astype(int)
     assert np.abs(served - in_memory).max() <= 1
