@@ -140,6 +140,20 @@ def cyclegan_run(tiny_domains, tmp_path_factory):
                      "--data", tiny_domains, *TINY_CYCLEGAN)
 
 
+def assert_one_line_errors(cases, capsys):
+    """Each `(script, args, message)` run in-process exits 2 with one line
+    `<script>: error: ...` holding `message` on stderr."""
+    from keras_gans import cli
+
+    for script, args, message in cases:
+        with pytest.raises(SystemExit) as info:
+            cli.run_main(load_script(script).main, [str(a) for a in args], script)
+        err = capsys.readouterr().err
+        assert info.value.code == 2, (script, args, err)
+        lines = user_lines(err)
+        assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), (args, err)
+        assert message in lines[0], (args, err)
+
 def check_run_folder(out, export, result, epochs=1):
     for name in [f"epoch_{e:04d}.png" for e in range(1, epochs + 1)] + ["final.png"]:
         assert (out / "samples" / name).is_file(), name
@@ -432,8 +446,6 @@ def test_export_generator(mnist_run, tmp_path):
 
 def test_a_cyclegan_is_pointed_to_translate_and_to_its_own_export(cyclegan_run, tmp_path,
                                                                   capsys, monkeypatch):
-    from keras_gans import cli
-
     monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
     out, export, _ = cyclegan_run
     translate = "holds a CycleGAN, which translates images rather than sampling them; use " \
@@ -445,14 +457,7 @@ def test_a_cyclegan_is_pointed_to_translate_and_to_its_own_export(cyclegan_run, 
          f"export_translator(gan, '{tmp_path / 'e' / '1'}'), or rerun its train_cyclegan.py "
          f"command with --resume --export {tmp_path / 'e' / '1'}"),
     ]
-    for script, args, message in cases:
-        with pytest.raises(SystemExit) as info:
-            cli.run_main(load_script(script).main, [str(a) for a in args], script)
-        err = capsys.readouterr().err
-        assert info.value.code == 2, (script, args, err)
-        lines = user_lines(err)
-        assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), (args, err)
-        assert message in lines[0], (args, err)
+    assert_one_line_errors(cases, capsys)
     assert not (tmp_path / "e").exists()
 
 
@@ -508,8 +513,6 @@ def test_bad_arguments_are_one_line(script, args, message, capsys):
 
 def test_runtime_errors_are_one_line(tiny_folder, tiny_domains, dcgan_run, capsys, tmp_path,
                                     monkeypatch):
-    from keras_gans import cli
-
     monkeypatch.delenv("KERAS_GANS_TRACEBACK", raising=False)
     import requests
     import tensorflow_datasets as tfds
@@ -550,14 +553,7 @@ def test_runtime_errors_are_one_line(tiny_folder, tiny_domains, dcgan_run, capsy
         ("train_cyclegan.py", ["--translate", tiny_folder, "--model", export, "--output",
                                tmp_path / "t"], "no 'a_to_b' signature"),
     ]
-    for script, args, message in cases:
-        with pytest.raises(SystemExit) as info:
-            cli.run_main(load_script(script).main, [str(a) for a in args], script)
-        err = capsys.readouterr().err
-        assert info.value.code == 2, (script, args, err)
-        lines = user_lines(err)
-        assert len(lines) == 1 and lines[0].startswith(f"{script}: error: "), (args, err)
-        assert message in lines[0], (args, err)
+    assert_one_line_errors(cases, capsys)
 
 
 def test_train_evaluator_data_error_exits_2(tmp_path):
