@@ -25,30 +25,46 @@ _UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRA
             6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 
 
-def _load_image(path, size, channels, orientation=1):
-    """Decode, turn upright by the EXIF `orientation`, convert, centre-crop
-    and resize one file; None if undecodable."""
+def load_image(path, size=None, channels=3, orientation=1):
+    """Read one image file as `image_dataset` reads it; None if it does not
+    decode.
+
+    A GIF's first frame; 16-bit grayscale scaled to 8 bits by its high byte
+    (as TensorFlow's decoder does: `convert("L")` would clip it); turned
+    upright by the EXIF `orientation` (1-8, as `scan_image_folder` reads
+    it); converted to `channels`, alpha dropped; then the largest centred box
+    with the aspect ratio of `size` resized, bilinear and antialiased,
+    straight to `size`. Resizing once, to the final size, keeps a pixel
+    independent of the images read with it.
+
+    Args:
+        path: the image file.
+        size: `(height, width)`, or None to keep the image's own size.
+        channels: 1 (grayscale) or 3 (RGB).
+        orientation: the file's EXIF orientation.
+
+    Returns:
+        uint8 array `(height, width, channels)`, or None.
+    """
     from PIL import Image
 
     try:
         with Image.open(path) as image:
             image.seek(0)  # a GIF's first frame
             if image.mode.startswith("I;16") or image.mode == "I":
-                # 16-bit grey: convert("L") would clip it; keep the high byte,
-                # as TensorFlow's decoder does.
                 image = Image.fromarray(np.clip(np.asarray(image, np.int64) >> 8, 0, 255)
                                         .astype(np.uint8), "L")
             if orientation in _UPRIGHT:
                 image = image.transpose(getattr(Image.Transpose, _UPRIGHT[orientation]))
             image = image.convert("L" if channels == 1 else "RGB")
-            height, width = size
-            # Crop the largest centred box with the target's aspect ratio.
-            scale = min(image.width / width, image.height / height)
-            crop_w, crop_h = round(width * scale), round(height * scale)
-            left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
-            image = image.resize(
-                (width, height), Image.BILINEAR, box=(left, top, left + crop_w, top + crop_h)
-            )
+            if size is not None:
+                height, width = size
+                # Crop the largest centred box with the target's aspect ratio.
+                scale = min(image.width / width, image.height / height)
+                crop_w, crop_h = round(width * scale), round(height * scale)
+                left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
+                box = (left, top, left + crop_w, top + crop_h)
+                image = image.resize((width, height), Image.BILINEAR, box=box)
             pixels = np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError):  # what Pillow raises for bad files
         return None
@@ -58,7 +74,7 @@ def _load_image(path, size, channels, orientation=1):
 def _folder_arrays(folder, size, channels):
     workers = min(16, (os.cpu_count() or 1) * 2)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        images = list(pool.map(lambda f, o: _load_image(f, size, channels, o),
+        images = list(pool.map(lambda f, o: load_image(f, size, channels, o),
                                folder.files, folder.orientations))
     good = [i for i, image in enumerate(images) if image is not None]
     # Files the cheap scan passed but Pillow cannot decode move to the skipped.

@@ -126,7 +126,7 @@ def load_folder(path, image_size, holdout, seed):
     # .ipynb_checkpoints/ or macOS ._x.jpg left out), centre-cropped to a
     # square and resized once. Imported here: keras_gans loads TensorFlow.
     from keras_gans.data import scan_image_folder
-    from keras_gans.metrics._sources import load_image
+    from keras_gans.data_numpy import load_image
 
     try:
         folder = scan_image_folder(path)
@@ -134,10 +134,11 @@ def load_folder(path, image_size, holdout, seed):
         raise CliError(str(e)) from None
     classes = folder.class_names
     # Labels are the class subfolders; loose files in `path` have none.
-    pairs = [(f, label) for f, label in zip(folder.files, folder.labels) if label >= 0]
+    triples = [(f, label, orientation) for f, label, orientation
+               in zip(folder.files, folder.labels, folder.orientations) if label >= 0]
     images, labels, skipped = [], [], list(folder.skipped)
-    for f, label in pairs:
-        image = load_image(f, (image_size, image_size), channels=3)
+    for f, label, orientation in triples:
+        image = load_image(f, (image_size, image_size), 3, orientation)
         if image is None:
             skipped.append(f)
         else:

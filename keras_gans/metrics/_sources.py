@@ -44,58 +44,17 @@ def subset_indices(n, max_samples, seed):
     return np.sort(rng.choice(n, size=int(max_samples), replace=False))
 
 
-def load_image(path, size=None, channels=3):
-    """Read one image file as training does; None if it does not decode.
-
-    As `keras_gans.data.image_dataset` reads folders: a GIF's first frame,
-    JPEG and WebP turned upright by their EXIF orientation, 16-bit grayscale
-    scaled to 8 bits by its high byte (what TensorFlow's decoder does;
-    `convert("L")` would clip 4000 to 255), alpha dropped, then the largest
-    centred box with the aspect ratio of `size` (a square for a square size)
-    resized bilinearly, antialiased, straight to `size`. Resizing once, to
-    the final size, keeps a pixel independent of the other images in its
-    batch.
-
-    Args:
-        path: the image file.
-        size: `(height, width)`, or None to keep the image's own size.
-        channels: 1 (grayscale) or 3 (RGB).
-
-    Returns:
-        uint8 array `(height, width, channels)`, or None.
-    """
-    from PIL import Image
-    from PIL import ImageOps
-
-    try:
-        with Image.open(path) as image:
-            image.seek(0)
-            if image.format in ("JPEG", "WEBP"):
-                image = ImageOps.exif_transpose(image)
-            if image.mode.startswith("I"):  # "I;16" (or "I" in older Pillow)
-                high_byte = np.clip(np.asarray(image) >> 8, 0, 255).astype(np.uint8)
-                image = Image.fromarray(high_byte)
-            image = image.convert("L" if channels == 1 else "RGB")
-            if size is not None:
-                height, width = size
-                scale = min(image.width / width, image.height / height)
-                crop_w, crop_h = round(width * scale), round(height * scale)
-                left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
-                box = (left, top, left + crop_w, top + crop_h)
-                image = image.resize((width, height), Image.BILINEAR, box=box)
-            pixels = np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError):  # what Pillow raises for bad files
-        return None
-    return pixels[..., None] if pixels.ndim == 2 else pixels
-
-
 def _iter_folder(folder, batch_size, max_samples, seed, image_size, channels):
+    from keras_gans.data_numpy import load_image  # the files, read as training reads them
+
     scan = scan_folder(folder)
     idx = subset_indices(len(scan.files), max_samples, seed)
     skipped = list(scan.skipped)
     for start in range(0, len(idx), batch_size):
-        paths = [scan.files[i] for i in idx[start : start + batch_size]]
-        images = [load_image(p, image_size, channels) for p in paths]
+        batch = idx[start : start + batch_size]
+        paths = [scan.files[i] for i in batch]
+        images = [load_image(scan.files[i], image_size, channels, scan.orientations[i])
+                  for i in batch]
         skipped += [p for p, image in zip(paths, images) if image is None]
         images = [image for image in images if image is not None]
         if len({image.shape for image in images}) > 1:
@@ -144,7 +103,7 @@ def iter_image_batches(data, batch_size=64, max_samples=None, seed=0, image_size
     Args:
         data: an array (N, H, W[, C]); a path to a folder of image files
             (read as `image_dataset` reads it for training, see
-            `load_image`; undecodable files are skipped with one warning);
+            `keras_gans.data_numpy.load_image`; undecodable files are skipped with one warning);
             a `tf.data.Dataset` (batched, or of single H x W x C images); or
             any iterable of batches. Elements that are `(images, labels)`
             tuples or dicts with an `"image"` key contribute their images.
