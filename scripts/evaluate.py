@@ -46,14 +46,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from keras_gans import cli  # noqa: E402
+from keras_gans.metrics.features import INCEPTION_WEIGHTS_FILES  # noqa: E402
 
 PROG = "evaluate.py"
 METRIC_NAMES = {"fid": "fid", "kid": "kid", "is": "is", "pr": "precision_recall",
                 "precision_recall": "precision_recall", "inception_score": "is"}
 DEFAULT_CACHE = os.path.join("~", ".cache", "keras_gans")
-#: InceptionV3's weights files, by whether the ImageNet logits (IS) are needed.
-INCEPTION_FILES = {False: "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                   True: "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"}
 
 
 def build_parser():
@@ -76,7 +74,7 @@ def build_parser():
                    "(default inception)")
     p.add_argument("--inception-weights", default=None, metavar="PATH",
                    help=f"a local InceptionV3 weights file for --extractor inception, for machines "
-                   f"without internet: {INCEPTION_FILES[False]}, or {INCEPTION_FILES[True]} (with "
+                   f"without internet: {INCEPTION_WEIGHTS_FILES[False]}, or {INCEPTION_WEIGHTS_FILES[True]} (with "
                    "the top) when IS is among --metrics, as by default (default: download once "
                    "into ~/.keras)")
     p.add_argument("--layer", default=None,
@@ -222,7 +220,7 @@ def make_extractor(args, needs_logits):
     from keras_gans.metrics import WeightsUnavailableError
     from keras_gans.metrics import resolve_extractor
 
-    fname = INCEPTION_FILES[bool(needs_logits)]
+    fname = INCEPTION_WEIGHTS_FILES[bool(needs_logits)]
     if args.inception_weights:
         try:
             return InceptionFeatureExtractor(

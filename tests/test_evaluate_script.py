@@ -163,12 +163,6 @@ def test_inception_weights_errors_name_the_file(files, capsys, monkeypatch):
     assert line.endswith("pass inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
 
-def test_inception_file_names_match_the_library():
-    from keras_gans.metrics import features
-
-    assert evaluate_script.INCEPTION_FILES == {k: v[0] for k, v in features._INCEPTION_WEIGHTS.items()}
-
-
 def test_data_dir_reaches_tfds(files, monkeypatch):
     seen = {}
 

@@ -25,6 +25,9 @@ _INCEPTION_WEIGHTS = {
     False: ("inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", "bcbd6486424b2319ff4ef7d526e38f63"),
     True: ("inception_v3_weights_tf_dim_ordering_tf_kernels.h5", "9a0d58056eeedaa3f26cb7ebd46da564"),
 }
+#: The weights file InceptionV3 needs, by whether it keeps its top (the
+#: ImageNet logits of the Inception Score): what to fetch for offline use.
+INCEPTION_WEIGHTS_FILES = {top: name for top, (name, _) in _INCEPTION_WEIGHTS.items()}
 
 
 class WeightsUnavailableError(RuntimeError):
