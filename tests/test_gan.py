@@ -284,12 +284,19 @@ class GradientPenaltyGAN(kg.GAN):
 CRITIC_W = np.array([3.0, 0.0, 4.0, 0.0], "float32")  # |w| = 5
 
 
-def linear_critic_gan(penalty_weight):
-    generator = keras.Sequential([keras.Input((2,)), layers.Dense(4)])
+def linear_gan(gan_class=kg.GAN, d_l2=None, g_l2=None, **kwargs):
+    """A linear generator and critic with fixed weights (kernels optionally
+    L2-regularized), SGD(0.01) and the Wasserstein loss: one step's updates
+    have closed forms."""
+
+    def dense(units, l2):
+        return layers.Dense(units, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None)
+
+    generator = keras.Sequential([keras.Input((2,)), dense(4, g_l2)])
     generator.set_weights([np.arange(8, dtype="float32").reshape(2, 4) / 8, np.zeros(4, "float32")])
-    critic = keras.Sequential([keras.Input((4,)), layers.Dense(1)])
+    critic = keras.Sequential([keras.Input((4,)), dense(1, d_l2)])
     critic.set_weights([CRITIC_W[:, None], np.zeros(1, "float32")])
-    gan = GradientPenaltyGAN(generator, critic, seed=0, penalty_weight=penalty_weight)
+    gan = gan_class(generator, critic, seed=0, **kwargs)
     gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
                 loss="wasserstein", jit_compile=JIT)
     return gan
@@ -301,7 +308,8 @@ def test_gradient_penalty_hook_trains_through_input_gradients():
     # 10 * 2 (|w| - 1) w / |w|, moves w by lr times that much more than the
     # same step without the penalty (same noise, same fakes).
     data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
-    plain, penalised = linear_critic_gan(0.0), linear_critic_gan(10.0)
+    plain = linear_gan(GradientPenaltyGAN, penalty_weight=0.0)
+    penalised = linear_gan(GradientPenaltyGAN, penalty_weight=10.0)
     logs = penalised.train_on_batch(data, return_dict=True)
     plain_logs = plain.train_on_batch(data, return_dict=True)
     np.testing.assert_allclose(logs["gradient_penalty"], 160.0, rtol=1e-5)
@@ -310,20 +318,6 @@ def test_gradient_penalty_hook_trains_through_input_gradients():
     w_plain = plain.discriminator.get_weights()[0][:, 0]
     w_penalised = penalised.discriminator.get_weights()[0][:, 0]
     np.testing.assert_allclose(w_plain - w_penalised, 0.01 * 10 * 2 * 4 * CRITIC_W / 5, rtol=1e-4)
-
-
-def linear_gan(d_l2=None, g_l2=None):
-    def dense(units, l2):
-        return layers.Dense(units, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None)
-
-    generator = keras.Sequential([keras.Input((2,)), dense(4, g_l2)])
-    generator.set_weights([np.arange(8, dtype="float32").reshape(2, 4) / 8, np.zeros(4, "float32")])
-    critic = keras.Sequential([keras.Input((4,)), dense(1, d_l2)])
-    critic.set_weights([CRITIC_W[:, None], np.zeros(1, "float32")])
-    gan = kg.GAN(generator, critic, seed=0)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
-                loss="wasserstein", jit_compile=JIT)
-    return gan
 
 
 @pytest.mark.parametrize("network", ["discriminator", "generator"])
