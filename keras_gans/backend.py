@@ -22,6 +22,9 @@ that code the three things backends do differently:
   constants) through jit.
 - `apply_gradients(optimizer, grads, variables)`: `optimizer.apply`, except
   a float16 `LossScaleOptimizer` on JAX, applied functionally.
+- `run_if(condition, fn, log_names, protect)`: run a stateful update only on
+  the steps where a traced condition holds (lazy regularization): `tf.cond`,
+  or `jax.lax.cond` carrying the whole trainer state, or a Python `if`.
 - `replica_info()` and `scale_loss_for_replicas(loss)`: the `tf.distribute`
   replica running the step, and the 1/replicas loss scaling that makes the
   optimizers' SUM all-reduce give the global batch's mean gradient.
@@ -36,14 +39,22 @@ BACKEND = keras.backend.backend()
 
 class _RecordingScope(keras.StatelessScope):
     """A StatelessScope that starts from another mapping and remembers which
-    variables were assigned (so updates can be passed back out)."""
+    variables were assigned (so updates can be passed back out).
 
-    def __init__(self, base_mapping, overrides=()):
+    `variables` maps `id(variable)` to the variable for every entry of the
+    mapping that the trainer knows (the step's state groups); nested scopes
+    inherit it, so `run_if` can write a branch's updates back by variable.
+    """
+
+    def __init__(self, base_mapping, overrides=(), variables=None):
         super().__init__()
         self.state_mapping = dict(base_mapping)
         self.assigned = {}
+        parent = _stateless.get_stateless_scope()
+        self.variables = dict(getattr(parent, "variables", {}) if variables is None else variables)
         for variable, value in overrides:
             self.state_mapping[id(variable)] = value
+            self.variables[id(variable)] = variable
 
     def add_update(self, update):
         variable, value = update
@@ -216,41 +227,56 @@ def forward_and_pullback(fn, variables):
     raise NotImplementedError(f"No gradients on the {BACKEND!r} backend.")
 
 
-def input_gradients(fn, inputs):
-    """Gradients of `sum(fn(inputs))` with respect to `inputs`.
+def input_gradients(fn, inputs, scale=None):
+    """Gradients of `sum(fn(inputs))` with respect to `inputs`, in float32.
 
     The result stays differentiable with respect to model variables, so a
     penalty built from it (e.g. `(||grad|| - 1)^2`) can itself be minimised.
+
+    Args:
+        fn: maps `inputs` to outputs (a discriminator's logits).
+        inputs: the tensor to differentiate with respect to.
+        scale: an optional scalar the summed outputs are multiplied by before
+            differentiating, the result divided by it after. Under float16 the
+            backward pass through the network underflows without it, as a
+            loss does without loss scaling: pass the optimizer's loss scale.
+
     Variable updates inside `fn` (BatchNorm's moving statistics under
     `training=True`) are discarded on JAX but kept on TensorFlow and
     PyTorch; critics with gradient penalties normally have no BatchNorm
     (WGAN-GP uses layer normalization), so this rarely matters.
     """
+
+    def total(x):
+        value = ops.sum(ops.cast(fn(x), "float32"))
+        return value if scale is None else value * ops.cast(scale, "float32")
+
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            outputs = fn(inputs)
-        return tape.gradient(outputs, inputs)
-    if BACKEND == "torch":
+            value = total(inputs)
+        grads = tape.gradient(value, inputs)
+    elif BACKEND == "torch":
         import torch
 
         inputs = inputs.detach().requires_grad_(True)
-        outputs = fn(inputs)
-        (grads,) = torch.autograd.grad(ops.sum(outputs), inputs, create_graph=True)
-        return grads
-    if BACKEND == "jax":
+        (grads,) = torch.autograd.grad(total(inputs), inputs, create_graph=True)
+    elif BACKEND == "jax":
         import jax
 
         base = _current_mapping()
 
-        def total(x):
+        def pure(x):
             with _RecordingScope(base):
-                return ops.sum(ops.cast(fn(x), "float32"))
+                return total(x)
 
-        return jax.grad(total)(inputs)
-    raise NotImplementedError(f"No input gradients on the {BACKEND!r} backend.")
+        grads = jax.grad(pure)(inputs)
+    else:
+        raise NotImplementedError(f"No input gradients on the {BACKEND!r} backend.")
+    grads = ops.cast(grads, "float32")
+    return grads if scale is None else grads / ops.cast(scale, "float32")
 
 
 def apply_gradients(optimizer, grads, variables):
@@ -276,6 +302,96 @@ def apply_gradients(optimizer, grads, variables):
         _write_back(optimizer_variables, new_optimizer_values)
         return
     optimizer.apply(grads, variables)
+
+
+def run_if(condition, fn, log_names, protect=()):
+    """Run the stateful `fn() -> logs` only where `condition` holds.
+
+    Lazy regularization runs a phase every k steps inside one compiled
+    step, so the branch must carry state: its variable updates (weights,
+    optimizer moments, the seed) happen on the steps it runs and on no other.
+
+    - TensorFlow: `tf.cond`. Under a multi-replica `tf.distribute` strategy
+      an optimizer cannot synchronise replicas inside a conditional, so
+      there `fn` runs every step and the variables in `protect` (the
+      phase's weights and optimizer state) are put back on the steps it is
+      not due: the same result, without the lazy saving.
+    - JAX: `jax.lax.cond` over every variable of the trainer state (the
+      mapping of the enclosing `stateless_step`).
+    - PyTorch, and any backend outside a traced step: a Python `if`.
+
+    Args:
+        condition: a boolean scalar (tensor or Python bool).
+        fn: a no-argument stateful callable returning a dict of scalar logs
+            whose keys are exactly `log_names`.
+        log_names: the names of `fn`'s logs; skipped steps log zeros.
+        protect: variables to restore on skipped steps where `fn` had to run
+            (the TensorFlow multi-replica case).
+
+    Returns:
+        `(logs, ran)`: the logs (zeros when skipped) and `ran`, 1.0 on the
+        steps `fn` ran and 0.0 otherwise (a tracker's sample weight).
+    """
+    log_names = tuple(log_names)
+
+    def checked(logs):
+        if set(logs) != set(log_names):
+            raise ValueError(
+                f"A conditional update returned logs {sorted(logs)}; it declared {sorted(log_names)}."
+            )
+        return {name: ops.cast(logs[name], "float32") for name in log_names}
+
+    def skipped():
+        return {name: ops.zeros((), "float32") for name in log_names}
+
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.is_tensor(condition) or tf.executing_eagerly():
+            return _python_if(condition, lambda: checked(fn()), skipped)
+        condition = tf.cast(condition, tf.bool)
+        if replica_info()[1] > 1:
+            saved = [tf.identity(v.value) for v in protect]
+            logs = checked(fn())
+            for variable, old in zip(protect, saved):
+                variable.assign(tf.where(condition, variable.value, old))
+            logs = {k: tf.where(condition, v, tf.zeros_like(v)) for k, v in logs.items()}
+            return logs, tf.cast(condition, tf.float32)
+        logs = tf.cond(condition, lambda: checked(fn()), skipped)
+        return logs, tf.cast(condition, tf.float32)
+    if BACKEND == "jax":
+        import jax
+
+        scope = _stateless.get_stateless_scope()
+        if not isinstance(condition, jax.core.Tracer) or not isinstance(scope, _RecordingScope):
+            return _python_if(condition, lambda: checked(fn()), skipped)
+        keys = list(scope.state_mapping)
+        assigned = {}
+
+        def taken(values):
+            inner = _RecordingScope(dict(zip(keys, values)), variables=scope.variables)
+            with inner:
+                logs = checked(fn())
+            assigned.update(inner.assigned)
+            return logs, [inner.state_mapping[k] for k in keys]
+
+        def not_taken(values):
+            return skipped(), list(values)
+
+        logs, values = jax.lax.cond(
+            condition, taken, not_taken, [scope.state_mapping[k] for k in keys]
+        )
+        scope.state_mapping.update(zip(keys, values))
+        # A branch's assignment to a variable outside the trainer state is not
+        # carried out of the conditional: stateless_step reports it.
+        scope.assigned.update(assigned)
+        return logs, ops.cast(condition, "float32")
+    return _python_if(condition, lambda: checked(fn()), skipped)
+
+
+def _python_if(condition, fn, skipped):
+    ran = bool(ops.convert_to_numpy(condition)) if not isinstance(condition, bool) else condition
+    return (fn() if ran else skipped()), ops.convert_to_tensor(float(ran), "float32")
 
 
 def replica_info():
@@ -337,13 +453,29 @@ def stateless_step(model, step_fn, state, data, groups):
 
     Returns:
         `(logs, new_state)` as the JAX trainer expects.
+
+    Raises:
+        ValueError: the step assigned a variable that is in none of the
+            groups. JAX's trainer would drop such an update silently (the
+            variable is not part of the state it carries), while TensorFlow
+            and PyTorch keep it; failing here keeps the backends in step.
     """
     pairs = []
     for variables, values in zip(groups, state):
         pairs.extend(zip(variables, values))
-    scope = _RecordingScope({id(v): x for v, x in pairs})
+    known = {id(v): v for v, _ in pairs}
+    scope = _RecordingScope({id(v): x for v, x in pairs}, variables=known)
     with scope:
         logs = step_fn(data)
+    lost = [v for key, v in scope.assigned.items() if key not in known]
+    if lost:
+        names = ", ".join(sorted({getattr(v, "path", None) or v.name for v in lost}))
+        raise ValueError(
+            f"The train step of {model.name!r} assigned variables that are not part of "
+            f"the model's state, so JAX would drop the update: {names}. Create them on "
+            "a layer or model that the GAN tracks (an attribute of the GAN, of one of "
+            "its networks, or of a layer inside them), or in an optimizer it compiles."
+        )
     new_state = tuple(
         [scope.state_mapping[id(v)] for v in variables] for variables in groups
     )
