@@ -176,3 +176,213 @@ def get(identifier):
     raise ValueError(
         f"Unknown GAN loss {identifier!r}. Use one of {names()} or a keras_gans.losses.GANLoss."
     )
+
+
+# -- penalties on the discriminator's input gradients, and drift --------------
+
+
+class Penalty:
+    """A regularization term of a training phase (gradient penalties, drift).
+
+    A penalty is declared once (`compile(penalties=[...])`, or a model
+    family's defaults) and the trainer does the rest: with `interval=1` it
+    joins its phase's loss every step; with `interval=k > 1` it becomes a
+    phase of its own that runs every k steps with its loss multiplied by k
+    (lazy regularization, as StyleGAN2 runs R1 every 16 steps). Its value
+    (weighted, not multiplied by the interval) is logged as `name`.
+
+    Input gradients are taken in float32 (`keras_gans.backend.input_gradients`);
+    under float16 the backward pass is scaled by the optimizer's loss scale,
+    so the gradient of a gradient does not underflow.
+
+    Subclasses implement `compute(model, inputs)` with `inputs` a
+    `PenaltyInputs`.
+
+    Args:
+        weight: the penalty's weight.
+        interval: run every `interval` steps (lazy regularization).
+        name: the log name.
+    """
+
+    #: The network whose phase the penalty regularizes.
+    network = "discriminator"
+
+    def __init__(self, weight, interval=1, name=None):
+        if int(interval) < 1:
+            raise ValueError(f"A penalty's interval must be >= 1, got {interval}.")
+        self.weight = float(weight)
+        self.interval = int(interval)
+        self.name = name or self.default_name
+
+    def __call__(self, model, inputs):
+        """The weighted penalty, a float32 scalar."""
+        return self.weight * ops.cast(self.compute(model, inputs), "float32")
+
+    def compute(self, model, inputs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"weight": self.weight, "interval": self.interval, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+PenaltyInputs = collections.namedtuple(
+    "PenaltyInputs", ["real", "fake", "conditions", "fake_conditions", "real_logits"]
+)
+PenaltyInputs.__doc__ = """What a discriminator penalty may read: the real and
+fake batches (fakes with their gradient stopped), their conditions, and the
+real batch's logits when the phase has computed them (None otherwise)."""
+
+
+def _gradient_scale(model):
+    # The D optimizer's loss scale under mixed_float16 (None otherwise).
+    optimizer = getattr(model, "d_optimizer", None)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(ops.ones((), "float32"))
+    return None
+
+
+def _squared_gradient_norms(model, images, conditions):
+    """`||d sum(D(x)) / dx||^2` per sample, in float32."""
+    from keras_gans import backend as gan_backend
+
+    grads = gan_backend.input_gradients(
+        lambda x: model.discriminate(x, conditions, training=True),
+        ops.cast(images, "float32"),
+        scale=_gradient_scale(model),
+    )
+    return ops.sum(ops.reshape(ops.square(grads), (ops.shape(grads)[0], -1)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class GradientPenalty(Penalty):
+    """WGAN-GP's penalty (Gulrajani et al. 2017):
+    `weight * E[(||grad D(x_hat)||_2 - target)^2]` at points `x_hat` on
+    the lines between real and fake samples, `x_hat = x + alpha (G(z) - x)`
+    with one `alpha ~ U(0, 1)` per sample (drawn from the model's
+    SeedGenerator). An epsilon inside the square root keeps the norm's
+    gradient finite at zero.
+
+    Args:
+        weight: lambda (10 in the paper).
+        target: the norm the critic's gradient is pulled towards (1).
+        interval, name: as for `Penalty`.
+
+    Example:
+
+    ```python
+    gan.compile(loss="wasserstein", penalties=[kg.losses.GradientPenalty(10.0)])
+    ```
+    """
+
+    default_name = "gradient_penalty"
+
+    def __init__(self, weight=10.0, target=1.0, interval=1, name=None):
+        super().__init__(weight, interval, name)
+        self.target = float(target)
+
+    def compute(self, model, inputs):
+        real = ops.cast(inputs.real, "float32")
+        fake = ops.cast(inputs.fake, "float32")
+        shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
+        alpha = keras.random.uniform(shape, seed=model.seed_generator)
+        between = real + alpha * (fake - real)
+        norms = ops.sqrt(_squared_gradient_norms(model, between, inputs.conditions) + 1e-12)
+        return ops.mean(ops.square(norms - self.target))
+
+    def get_config(self):
+        return {**super().get_config(), "target": self.target}
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class R1(Penalty):
+    """R1 (Mescheder et al. 2018): `gamma / 2 * E[||grad D(x)||^2]` on real
+    images. StyleGAN uses gamma = 10 and, in its second form, applies it
+    every 16 steps (`interval=16`).
+
+    Args:
+        gamma: the weight gamma (the penalty is `gamma / 2` times the mean
+            squared norm).
+        interval, name: as for `Penalty`.
+
+    Example:
+
+    ```python
+    gan.compile(loss="non_saturating", penalties=[kg.losses.R1(gamma=10, interval=16)])
+    ```
+    """
+
+    default_name = "r1"
+    _on = "real"
+
+    def __init__(self, gamma=10.0, interval=1, name=None):
+        super().__init__(0.5 * float(gamma), interval, name)
+        self.gamma = float(gamma)
+
+    def compute(self, model, inputs):
+        images, conditions = (
+            (inputs.real, inputs.conditions) if self._on == "real"
+            else (inputs.fake, inputs.fake_conditions)
+        )
+        return ops.mean(_squared_gradient_norms(model, images, conditions))
+
+    def get_config(self):
+        return {"gamma": self.gamma, "interval": self.interval, "name": self.name}
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class R2(R1):
+    """R2: the R1 penalty on generated images, `gamma / 2 * E[||grad D(G(z))||^2]`.
+
+    Args:
+        gamma, interval, name: as for `R1`.
+    """
+
+    default_name = "r2"
+    _on = "fake"
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class Drift(Penalty):
+    """ProGAN's drift term (Karras et al. 2018): `epsilon * E[D(x)^2]` on
+    real images, which keeps a Wasserstein critic's outputs from drifting
+    far from zero. Uses the real logits the phase computed, when it has.
+
+    Args:
+        epsilon: the weight (0.001 in the paper).
+        interval, name: as for `Penalty`.
+    """
+
+    default_name = "drift"
+
+    def __init__(self, epsilon=0.001, interval=1, name=None):
+        super().__init__(epsilon, interval, name)
+
+    def compute(self, model, inputs):
+        logits = inputs.real_logits
+        if logits is None:
+            logits = model.discriminate(inputs.real, inputs.conditions, training=True)
+        return ops.mean(ops.square(ops.cast(logits, "float32")))
+
+    def get_config(self):
+        return {"epsilon": self.weight, "interval": self.interval, "name": self.name}
+
+
+def get_penalty(identifier):
+    """A `Penalty` from an instance or its serialized config."""
+    if isinstance(identifier, Penalty):
+        return identifier
+    if isinstance(identifier, dict):
+        penalty = keras.saving.deserialize_keras_object(identifier)
+        if isinstance(penalty, Penalty):
+            return penalty
+    raise ValueError(
+        f"Expected a keras_gans.losses.Penalty (GradientPenalty, R1, R2, Drift), got {identifier!r}."
+    )
