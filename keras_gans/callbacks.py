@@ -155,8 +155,9 @@ class FIDCallback(keras.callbacks.Callback):
     reused for every evaluation (and across `fit` calls); with `cache_dir`
     they are also cached on disk via `keras_gans.metrics.real_statistics`.
 
-    Conditional models (with `num_classes`) get labels drawn uniformly from
-    `seed`. CycleGANs, which translate rather than sample, are not supported.
+    The generator's inputs come from the model (`sample_inputs`, seeded by
+    `seed`): conditional models get labels drawn uniformly. CycleGANs, which
+    translate rather than sample, are not supported.
 
     Skipped epochs: by default (`skipped="omit"`) an epoch that is not
     evaluated has no `fid` key, so `history.history["fid"]` holds one value
@@ -307,8 +308,7 @@ class FIDCallback(keras.callbacks.Callback):
         self._inputs = None  # latents (and labels) are drawn for this model
 
     def on_train_begin(self, logs=None):
-        latent_dim = getattr(self.model, "latent_dim", None)
-        if not latent_dim or not hasattr(self.model, "generate"):
+        if not getattr(self.model, "latents", None) or not hasattr(self.model, "sample_inputs"):
             raise ValueError(
                 f"FIDCallback samples with generate(); {type(self.model).__name__} "
                 "draws no latent vectors (CycleGAN translates: evaluate "
@@ -319,32 +319,22 @@ class FIDCallback(keras.callbacks.Callback):
     # -- generated images -----------------------------------------------------
 
     def _latents(self):
-        # Fixed inputs: drawn once, with NumPy, so the model's SeedGenerator
-        # (the training noise) is left alone.
+        # Fixed inputs, drawn once from the seed (labels uniformly, for
+        # conditional models), so the model's SeedGenerator (the training
+        # noise) is left alone.
         if self._inputs is None:
-            rng = np.random.default_rng(self.seed)
-            z = rng.standard_normal((self.num_samples, int(self.model.latent_dim))).astype("float32")
-            labels = None
-            num_classes = getattr(self.model, "num_classes", None)
-            if num_classes is not None:
-                labels = rng.integers(0, int(num_classes), self.num_samples).astype("int32")
-            self._inputs = (z, labels)
+            self._inputs = self.model.sample_inputs(self.num_samples, seed=self.seed)
         return self._inputs
 
     def _sampler(self, progbar):
-        z, labels = self._latents()
+        inputs = self._latents()
         position = 0
 
         def sample(n):
             nonlocal position
-            zs = z[position : position + n]
-            if labels is None:
-                images = self.model.generate(z=zs, batch_size=self.batch_size)
-            else:
-                images = self.model.generate(
-                    labels=labels[position : position + n], z=zs, batch_size=self.batch_size
-                )
-            position += len(zs)
+            part = {name: value[position : position + n] for name, value in inputs.items()}
+            images = self.model.generate(inputs=part, batch_size=self.batch_size)
+            position += len(images)
             if progbar is not None:
                 progbar.update(position)
             return images

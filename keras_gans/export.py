@@ -3,8 +3,9 @@
 The layout is TF Serving's: `<base>/<model name>/<integer version>/`
 holding `saved_model.pb` and `variables/`. Signatures:
 
-- `serving_default`: `z` float32 `[batch, latent_dim]` (and `labels` int32
-  `[batch]` for conditional models) -> `images` uint8 `[batch, H, W, C]`.
+- `serving_default`: the model's inputs (`GAN.latents`): `z` float32
+  `[batch, latent_dim]` (and `labels` int32 `[batch]` for conditional models)
+  -> `images` uint8 `[batch, H, W, C]`.
 - `sample`: `num_samples` int32 and `seed` int32 scalars -> `images`; for
   conditional models `seed` and `labels` int32 `[batch]` (one image per
   label). At most `max_samples` images per call (default 1024): one call
@@ -146,17 +147,23 @@ def _to_uint8(tf, images):
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
-def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024):
+def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024, use_ema=None):
     """Write `gan`'s generator as a SavedModel for TF Serving.
 
+    The signatures follow the model's inputs (`gan.latents`): `serving_default`
+    takes each of them (`z`, and `labels` for conditional models) and returns
+    uint8 `images`; `sample` draws the latents itself from `seed` (and takes
+    `num_samples`, or `labels` for conditional models: one image per label).
+
     Args:
-        gan: a trained `keras_gans.GAN` (or subclass). Conditional models
-            (with `num_classes`) take `labels` too.
+        gan: a trained `keras_gans.GAN` (or subclass).
         path: the version folder, e.g. "saved_models/plants_dcgan/1".
         overwrite: replace an existing export at `path`.
         verbose: let Keras print the signatures it wrote.
         max_samples: the most images one `sample` call returns; larger
             requests fail with a message saying so.
+        use_ema: export the generator's moving average (default: when the
+            model keeps one) or the raw generator (False).
 
     Returns:
         The path written.
@@ -170,12 +177,18 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024)
     images = m.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(0))["images"]
     ```
     """
+    from keras_gans import sampling
+
     tf, path = _prepare_target(path, overwrite)
     if keras.backend.backend() == "torch":
         return _export_in_tensorflow(export_generator, gan, path, verbose,
-                                     max_samples=int(max_samples))
-    latent_dim = int(gan.latent_dim)
-    conditional = getattr(gan, "num_classes", None) is not None
+                                     max_samples=int(max_samples), use_ema=use_ema)
+    specs = list(gan.latents)
+    if not specs:
+        raise ValueError(f"A {type(gan).__name__} draws no latent inputs; export_generator "
+                         "exports models that sample (a CycleGAN: export_cyclegan).")
+    labels_spec = next((spec for spec in specs if spec.kind == "labels"), None)
+    network = gan.sampling_generator(use_ema)
 
     def bounded(count):
         check = tf.debugging.assert_less_equal(
@@ -187,52 +200,37 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024)
             return tf.identity(count)
 
     archive = keras.export.ExportArchive()
-    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-    if conditional:
-        label_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    input_specs = [tf.TensorSpec([None, *spec.shape], spec.dtype, name=spec.name) for spec in specs]
+    if len(specs) == 1:
         generator_fn = archive.track_and_add_endpoint(
-            "generator", gan.generator, input_signature=[[z_spec, label_spec]]
+            "generator", network, input_signature=input_specs
         )
-
-        def generate(z, labels):
-            return _batch_of_at_least_one(tf, lambda *zl: generator_fn(list(zl)), z, labels)
-
-        @tf.function(input_signature=[z_spec, label_spec])
-        def serving_default(z, labels):
-            return {"images": _to_uint8(tf, generate(z, labels))}
-
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([], tf.int32, name="seed"),
-                tf.TensorSpec([None], tf.int32, name="labels"),
-            ]
-        )
-        def sample(seed, labels):
-            count = bounded(tf.shape(labels)[0])
-            z = tf.random.stateless_normal([count, latent_dim], seed=[seed, 0])
-            return {"images": _to_uint8(tf, generate(z, labels))}
-
+        call = generator_fn
     else:
         generator_fn = archive.track_and_add_endpoint(
-            "generator", gan.generator, input_signature=[z_spec]
+            "generator", network, input_signature=[input_specs]
         )
+        call = lambda *xs: generator_fn(list(xs))  # noqa: E731
 
-        def generate(z):
-            return _batch_of_at_least_one(tf, generator_fn, z)
+    def images_of(inputs):
+        return {"images": _to_uint8(tf, _batch_of_at_least_one(tf, call, *inputs))}
 
-        @tf.function(input_signature=[z_spec])
-        def serving_default(z):
-            return {"images": _to_uint8(tf, generate(z))}
+    @tf.function(input_signature=input_specs)
+    def serving_default(*inputs):
+        return images_of(inputs)
 
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([], tf.int32, name="num_samples"),
-                tf.TensorSpec([], tf.int32, name="seed"),
-            ]
-        )
+    seed_spec = tf.TensorSpec([], tf.int32, name="seed")
+    if labels_spec is not None:
+        @tf.function(input_signature=[seed_spec, tf.TensorSpec([None], tf.int32, name="labels")])
+        def sample(seed, labels):
+            count = bounded(tf.shape(labels)[0])
+            drawn = sampling.draw_tensorflow(tf, specs, count, seed, labels=labels)
+            return images_of([drawn[spec.name] for spec in specs])
+    else:
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"), seed_spec])
         def sample(num_samples, seed):
-            z = tf.random.stateless_normal([bounded(num_samples), latent_dim], seed=[seed, 0])
-            return {"images": _to_uint8(tf, generate(z))}
+            drawn = sampling.draw_tensorflow(tf, specs, bounded(num_samples), seed)
+            return images_of([drawn[spec.name] for spec in specs])
 
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("sample", sample)

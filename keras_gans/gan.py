@@ -1,38 +1,60 @@
 """`keras_gans.GAN`: one trainer for every adversarial model in the library.
 
-A training step has two phases, as in the original GAN algorithm:
+A training step is a sequence of **phases**. Each phase updates some
+networks with their optimizer(s) by minimising its loss, `repeats` times a
+step, every `interval` steps, and then runs its after-update hooks:
 
-1. **Discriminator phase** (`d_steps` times): draw noise, generate fakes
-   (gradient stopped), score real and fake, minimise the discriminator loss
-   (+ an optional penalty) with the discriminator optimizer.
-2. **Generator phase** (`g_steps` times): draw fresh noise, generate, score,
-   minimise the generator loss with the generator optimizer.
+| phase           | networks        | optimizer     | loss                        | repeats   |
+|-----------------|-----------------|---------------|-----------------------------|-----------|
+| `discriminator` | discriminator   | `d_optimizer` | `discriminator_loss` + penalties | `d_steps` |
+| (a lazy penalty, e.g. `r1` every 16 steps) | discriminator | `d_optimizer` | `interval * penalty` | 1 |
+| `generator`     | generator       | `g_optimizer` | `generator_loss`            | `g_steps` |
 
-Variants change small hooks, not the step itself (CycleGAN, with two
-networks per phase, composes its own short step from the same
-`apply_update`):
+That is the original GAN algorithm, and the default. Families change it by
+overriding small hooks or by declaring other phases (`build_phases`), never
+by copying the step:
 
 | hook                    | default                                   |
 |-------------------------|-------------------------------------------|
+| `latents`               | one normal `z` of `latent_dim` (`keras_gans.sampling`) |
 | `unpack_batch(data)`    | `images` or `(images, labels)`            |
-| `sample_noise(n)`       | `normal((n, latent_dim))` from the model's `SeedGenerator` |
-| `fake_conditions(c, n)` | the real batch's conditions (or `None`)   |
-| `generate_images(z, c)` | `generator(z)`                            |
+| `draw_inputs(n, c)`     | the latents, drawn in the step from the model's `SeedGenerator` |
+| `generate_images(inputs)` | `generator(z)` (or `generator([z, labels])`) |
 | `discriminate(x, c)`    | `discriminator(x)`                        |
-| `discriminator_penalty` | none (a WGAN-GP or R1 variant adds one)   |
-| `discriminator_loss(real, fake, ...)` | the compiled loss pair on real/fake logits |
+| `discriminator_loss(real, fake, ...)` | the compiled loss pair on real/fake logits, plus penalties |
 | `generator_loss(fake, ...)`           | the compiled loss pair on fake logits     |
+| `after_update(phase)`   | the generator's EMA update, after the generator phase |
+| `compile_defaults()`, `default_optimizer(name)`, `default_penalties()` | the DCGAN paper's setting |
 
-Weight regularizers of either network (`kernel_regularizer=...`) are
-added to its loss (`regularization_loss`).
+What every family gets from the trainer:
 
-The generator forward pass of the discriminator phase is reused by the
-generator phase (as in the PyTorch DCGAN): `sample_fakes` keeps a pullback
-that maps d(loss)/d(fakes) to generator gradients.
+- **Penalties** (`keras_gans.losses.GradientPenalty`, `R1`, `R2`, `Drift`)
+  declared once, joined to their phase's loss or run lazily as a phase of
+  their own (`interval`), logged under their name.
+- **Training progress**: `gan.progress` counts steps and real images seen,
+  readable inside the step (schedules, EMA ramp-up, fade-ins) and saved.
+- **An EMA of the generator** (`ema_decay`): the averaged copy that
+  `generate`, `predict`, sample grids, FID and exports use by default.
+- **One sampling contract**: `latents` says what the generator takes;
+  `sample_inputs`/`generate(n, seed=..., labels=...)` work the same on
+  every model.
+- **Fresh real images per critic update** (`compile(fresh_reals=True)`):
+  with `d_steps = k`, a batch of `k * B` images is split into k batches of
+  B, one per discriminator update (WGAN's algorithm); the generator phase
+  then uses batches of B.
+- Weight regularizers of any phase's networks (`kernel_regularizer=...`)
+  join that phase's loss.
+
+The generator forward pass of the last discriminator update is reused by
+the first generator update (as in the PyTorch DCGAN): `sample_fakes` keeps
+a pullback that maps d(loss)/d(fakes) to generator gradients.
 
 The step is written once, statefully, in `keras.ops`; `keras_gans.backend`
-supplies gradients per backend and runs the step functionally under JAX.
+supplies gradients per backend, runs the step functionally under JAX, and
+runs a phase conditionally (`run_if`) inside the compiled step.
 """
+
+import dataclasses
 
 import numpy as np
 
@@ -41,7 +63,107 @@ from keras import ops
 
 from keras_gans import backend as gan_backend
 from keras_gans import losses as gan_losses
+from keras_gans import sampling
+from keras_gans.optimizers import OptimizerGroup
 from keras_gans.saving import SavesSeedState
+
+
+@dataclasses.dataclass
+class Phase:
+    """One update of a training step.
+
+    Args:
+        name: the phase's name ("discriminator", "generator", "r1", ...).
+        networks: attribute names of the networks it updates (their
+            trainable variables, each variable once even when networks share
+            it).
+        optimizers: attribute names of the optimizers: one for all the
+            networks, or one per network (each applies its network's part of
+            the one gradient of the joint loss).
+        loss: `loss(step, repeat) -> (loss, logs)`, computed inside the
+            gradient.
+        logs: the names of the logs `loss` returns (and `reuse`): their
+            trackers show in the progress bar and History.
+        prepare: optional `prepare(step, repeat)` run before each update,
+            outside the gradient (drawing the fakes a discriminator sees).
+        reuse: optional `reuse(fake, fake_conditions) -> (loss, logs)`: on
+            the first repeat, when the step holds fakes with a pullback
+            (`step.fakes`), the update takes d(loss)/d(fakes) and pulls it
+            back through the generator instead of regenerating them.
+        repeats: updates per step.
+        interval: run on steps where `progress.steps % interval == 0`.
+        after_update: callables `hook(step)` run after each update.
+    """
+
+    name: str
+    networks: tuple
+    optimizers: tuple
+    loss: object
+    logs: tuple = ()
+    prepare: object = None
+    reuse: object = None
+    repeats: int = 1
+    interval: int = 1
+    after_update: tuple = ()
+
+
+class StepState:
+    """What the phases of one training step share: the real batch (split per
+    discriminator update with `fresh_reals`), and the fakes the last
+    discriminator update drew, with their pullback, for the generator."""
+
+    def __init__(self, batch, splits=1):
+        self.batch = batch  # what `unpack_batch` returned
+        self.real, self.conditions = batch
+        self.splits = int(splits)
+        self.batch_size = ops.shape(self.real)[0] // self.splits
+        self.fakes = None  # (fake, fake_conditions, pullback)
+        self.inputs = None  # the generator inputs of the last fakes drawn
+
+    def real_batch(self, repeat):
+        """The reals (and their conditions) of discriminator update `repeat`."""
+        if self.splits == 1:
+            return self.real, self.conditions
+        index = repeat % self.splits
+
+        def part(x):
+            x = ops.reshape(x, (self.splits, -1) + tuple(x.shape[1:]))
+            return x[index]
+
+        conditions = None if self.conditions is None else keras.tree.map_structure(
+            part, self.conditions
+        )
+        return part(self.real), conditions
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class TrainingProgress(keras.layers.Layer):
+    """A GAN's training progress: steps taken and real images seen.
+
+    Both are int32 variables, saved with the model and readable inside the
+    compiled step (`gan.progress.steps`), so schedules (EMA ramp-up,
+    ProGAN's fade-in) continue after `load_model` where training stopped.
+    A checkpoint written before they existed loads with them at zero.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Every tf.distribute replica counts the same steps: keep the first's.
+        counter = dict(shape=(), dtype="int32", initializer="zeros", trainable=False,
+                       aggregation="only_first_replica")
+        self.steps = self.add_weight(name="steps", **counter)
+        self.images = self.add_weight(name="images", **counter)
+        self.built = True
+
+    def advance(self, images):
+        """Count one step of `images` real images per replica."""
+        replicas = gan_backend.replica_info()[1]
+        self.steps.assign_add(ops.ones((), "int32"))
+        self.images.assign_add(ops.cast(images, "int32") * replicas)
+
+    def load_own_variables(self, store):
+        if len(store.keys()):
+            super().load_own_variables(store)
 
 
 def _default_optimizer(name):
@@ -50,62 +172,8 @@ def _default_optimizer(name):
     return keras.optimizers.Adam(2e-4, beta_1=0.5, name=name)
 
 
-class OptimizerPair(keras.optimizers.Optimizer):
-    """Presents the discriminator and generator optimizers to Keras as one.
-
-    Keras' trainers know one `model.optimizer`; under JAX, `fit()` threads
-    exactly `model.optimizer.variables` through the jitted step. Listing both
-    optimizers' variables here carries both states (moments, iterations) as
-    trainer state instead of baking them into the compiled step as constants.
-    Each optimizer saves its own variables (as `d_optimizer`/`g_optimizer`
-    of the GAN), so this holder saves none.
-
-    Keras callbacks that change learning rates (`LearningRateScheduler`,
-    `ReduceLROnPlateau`) act on every optimizer of `optimizers`, and
-    `iterations` (TensorBoard's step) counts the discriminator's updates.
-    """
-
-    def __init__(self, d_optimizer, g_optimizer, name="gan_optimizers"):
-        super().__init__(learning_rate=0.0, name=name)
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-
-    @property
-    def optimizers(self):
-        """The optimizers held, the discriminator's first."""
-        return [self.d_optimizer, self.g_optimizer]
-
-    @property
-    def variables(self):
-        return [v for optimizer in self.optimizers for v in optimizer.variables]
-
-    @property
-    def iterations(self):
-        return self.optimizers[0].iterations
-
-    def build(self, var_list):
-        # Each optimizer is built on its own network in `GAN.compile`.
-        self.built = True
-
-    def save_own_variables(self, store):
-        pass
-
-    def load_own_variables(self, store):
-        pass
-
-    def get_config(self):
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("d_optimizer", "g_optimizer"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+def _has_batch_norm(network):
+    return any("BatchNormalization" in type(layer).__name__ for layer in network._flatten_layers())
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -120,6 +188,14 @@ class GAN(SavesSeedState, keras.Model):
         latent_dim: size of the latent vector. Read from the generator's
             input when omitted.
         seed: seed of the model's `SeedGenerator`, which draws all noise.
+        ema_decay: keep an exponential moving average of the generator's
+            weights with this decay (e.g. 0.999); `generate`, `predict`,
+            sample grids, FID and exports then use the average. None: off.
+        ema_start: the step at which averaging starts; before it the
+            average copies the generator.
+        ema_rampup: optional StyleGAN-style ramp-up: the averaging horizon
+            grows with the images seen (`ema_rampup * images`) until it
+            reaches the one `ema_decay` gives.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -135,19 +211,30 @@ class GAN(SavesSeedState, keras.Model):
     ```
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, seed=None, **kwargs):
+    #: The optimizers a family compiles, by attribute name (the phases name them).
+    optimizer_names = ("d_optimizer", "g_optimizer")
+
+    def __init__(self, generator, discriminator, latent_dim=None, seed=None, ema_decay=None,
+                 ema_start=0, ema_rampup=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim) if latent_dim is not None else self._infer_latent_dim()
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed_generator")
+        self.progress = TrainingProgress(name="progress")
         self.loss_pair = gan_losses.get("non_saturating")
-        self.d_steps = 1
-        self.g_steps = 1
+        self.d_steps = self.g_steps = 1
         self.reuse_fakes = True
+        self.fresh_reals = False
+        self.penalties = []
+        self.phases = []
         self._trackers = []
         self._build_networks()
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_start = int(ema_start)
+        self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
+        self.ema_generator = self._make_ema() if self.ema_decay is not None else None
 
     # -- construction --------------------------------------------------------
 
@@ -162,8 +249,19 @@ class GAN(SavesSeedState, keras.Model):
             )
         return int(shape[-1])
 
+    def networks(self):
+        """The model's networks by attribute name, generators first."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
     def _build_networks(self):
-        for role, net in (("generator", self.generator), ("discriminator", self.discriminator)):
+        self.check_networks(generator=self.generator, discriminator=self.discriminator)
+        self.built = True
+
+    @staticmethod
+    def check_networks(**networks):
+        """Raise a clear error unless every network is a built Keras model
+        (families with more networks check theirs too)."""
+        for role, net in networks.items():
             if not isinstance(net, keras.Model) and not isinstance(net, keras.layers.Layer):
                 raise TypeError(f"`{role}` must be a Keras model, got {type(net).__name__}.")
             if not net.built:
@@ -171,82 +269,141 @@ class GAN(SavesSeedState, keras.Model):
                     f"The {role} {net.name!r} is not built. Give it an "
                     "`keras.Input(...)` (or call `build(input_shape)`) first."
                 )
-        self.built = True
+
+    def _make_ema(self):
+        if not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1), got {self.ema_decay}.")
+        ema = keras.models.clone_model(self.generator)
+        ema.name = f"{self.generator.name}_ema"
+        ema.set_weights(self.generator.get_weights())
+        ema.trainable = False
+        return ema
 
     # -- compile -------------------------------------------------------------
 
+    def compile_defaults(self):
+        """Defaults of `compile` arguments left None (a family's paper setting)."""
+        return {"loss": "non_saturating", "d_steps": 1, "g_steps": 1}
+
+    def default_optimizer(self, name):
+        """The optimizer `compile` uses for `name` when none is given."""
+        return _default_optimizer(name)
+
+    def default_penalties(self):
+        """The penalties `compile(penalties=None)` uses (none by default)."""
+        return []
+
     def compile(
         self,
-        d_optimizer=None,
-        g_optimizer=None,
-        loss="non_saturating",
-        d_steps=1,
-        g_steps=1,
+        loss=None,
+        d_steps=None,
+        g_steps=None,
+        penalties=None,
+        reuse_fakes=True,
+        fresh_reals=False,
         jit_compile="auto",
         run_eagerly=False,
         steps_per_execution=1,
-        reuse_fakes=True,
         **kwargs,
     ):
         """Configure training.
 
         Args:
-            d_optimizer: discriminator optimizer (instance, name or config).
-                Default `Adam(2e-4, beta_1=0.5)`.
-            g_optimizer: generator optimizer, likewise. Must be a different
-                instance from `d_optimizer`.
+            d_optimizer: discriminator optimizer (instance, name or config);
+                by default the family's (`default_optimizer`): Adam(2e-4,
+                beta_1=0.5) for the GANs of the DCGAN line. Families with
+                other networks take their own names (`optimizer_names`).
+            g_optimizer: generator optimizer, likewise. Every optimizer must
+                be a different instance.
             loss: a name from `keras_gans.losses.names()` ("minimax",
                 "non_saturating", "least_squares", "wasserstein", "hinge") or
-                a `keras_gans.losses.GANLoss`.
+                a `keras_gans.losses.GANLoss`; None: the family's default.
             d_steps: discriminator updates per batch (the paper's k).
             g_steps: generator updates per batch.
+            penalties: `keras_gans.losses.Penalty` objects (GradientPenalty,
+                R1, R2, Drift), with their intervals; None: the family's.
+            reuse_fakes: let the first generator update reuse the last
+                discriminator update's fakes (one generator forward pass
+                less per step, the same gradients); False regenerates them.
+            fresh_reals: give each of the `d_steps` discriminator updates its
+                own real images: a dataset batch of `d_steps * B` images is
+                split into `d_steps` batches of B (and the generator phase
+                draws B fakes). False: every update sees the whole batch.
             jit_compile: `"auto"` compiles the step with XLA on TensorFlow
                 (CPU included: about 2x faster there) and JAX; eager on torch.
             run_eagerly, steps_per_execution: as in `keras.Model.compile`.
                 `steps_per_execution > 1` runs several steps per compiled
                 call, which removes per-step dispatch gaps on GPUs.
-            reuse_fakes: let the first generator update reuse the
-                discriminator update's fakes (one generator forward pass
-                less per step, the same gradients); False regenerates them.
         """
         if kwargs.get("optimizer") is not None or kwargs.get("loss_weights") is not None:
             raise ValueError(
-                "GAN.compile takes `d_optimizer` and `g_optimizer`, not `optimizer`."
+                f"{type(self).__name__}.compile takes {', '.join(self.optimizer_names)}, "
+                "not `optimizer`."
             )
         kwargs.pop("optimizer", None)
-        d_optimizer = keras.optimizers.get(d_optimizer or _default_optimizer("d_optimizer"))
-        g_optimizer = keras.optimizers.get(g_optimizer or _default_optimizer("g_optimizer"))
-        if d_optimizer is g_optimizer:
+        given = {name: kwargs.pop(name, None) for name in self.optimizer_names}
+        unknown = [key for key in kwargs if key.endswith("optimizer")]
+        if unknown:
             raise ValueError(
-                "`d_optimizer` and `g_optimizer` must be two optimizer instances; "
-                "one instance cannot hold the state of both networks."
+                f"{type(self).__name__}.compile takes {', '.join(self.optimizer_names)}, "
+                f"not {', '.join(unknown)}."
             )
+        defaults = self.compile_defaults()
+        loss = defaults.get("loss") if loss is None else loss
+        d_steps = defaults.get("d_steps", 1) if d_steps is None else d_steps
+        g_steps = defaults.get("g_steps", 1) if g_steps is None else g_steps
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ValueError(f"d_steps and g_steps must be >= 1, got {d_steps}, {g_steps}.")
-        d_optimizer = self.with_loss_scaling(d_optimizer)
-        g_optimizer = self.with_loss_scaling(g_optimizer)
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
+        optimizers = {
+            name: keras.optimizers.get(opt) if opt is not None else self.default_optimizer(name)
+            for name, opt in given.items()
+        }
+        if len({id(o) for o in optimizers.values()}) < len(optimizers):
+            raise ValueError(
+                f"{', '.join(self.optimizer_names)} must be different optimizer instances: "
+                "one instance cannot hold the state of two networks."
+            )
+        for name, optimizer in optimizers.items():
+            setattr(self, name, self.with_loss_scaling(optimizer))
         self.loss_pair = gan_losses.get(loss)
         self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self.reuse_fakes = bool(reuse_fakes)
+        self.fresh_reals = bool(fresh_reals)
+        penalties = self.default_penalties() if penalties is None else penalties
+        self.penalties = [gan_losses.get_penalty(p) for p in penalties]
         self._requested_jit_compile = jit_compile
         if jit_compile == "auto" and not run_eagerly:
             jit_compile = self._auto_jit_compile()
         super().compile(
-            optimizer=OptimizerPair(d_optimizer, g_optimizer),
+            optimizer=OptimizerGroup({name: getattr(self, name) for name in self.optimizer_names}),
             jit_compile=jit_compile,
             run_eagerly=run_eagerly,
             steps_per_execution=steps_per_execution,
             auto_scale_loss=False,
             **kwargs,
         )
-        # Build optimizer state now, eagerly: never inside a traced step, and
-        # before `load_model` restores it.
-        self.d_optimizer.build(self.discriminator_variables)
-        self.g_optimizer.build(self.generator_variables)
-        self.optimizer.built = True
+        self.phases = self.build_phases()
+        self._build_optimizers()
         self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names()]
+
+    def _build_optimizers(self):
+        # Build optimizer state now, eagerly: never inside a traced step, and
+        # before `load_model` restores it. Phases sharing an optimizer (a lazy
+        # penalty and its main phase) must update the same variables.
+        built = {}
+        for phase in self.phases:
+            for name, variables in zip(*self.phase_updates(phase)):
+                ids = [id(v) for v in variables]
+                if name in built:
+                    if built[name] != ids:
+                        raise ValueError(
+                            f"Phase {phase.name!r} uses {name} for other variables than "
+                            "an earlier phase does; give it an optimizer of its own."
+                        )
+                    continue
+                getattr(self, name).build(variables)
+                built[name] = ids
+        self.optimizer.built = True
 
     def with_loss_scaling(self, optimizer):
         """`optimizer`, wrapped in a `LossScaleOptimizer` under the
@@ -277,47 +434,150 @@ class GAN(SavesSeedState, keras.Model):
     def get_compile_config(self):
         if not self.compiled:
             return {}
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "loss": gan_losses.serialize(self.loss_pair),
-            "d_steps": self.d_steps,
-            "g_steps": self.g_steps,
-            "reuse_fakes": self.reuse_fakes,
-            "jit_compile": self._requested_jit_compile,
-            "run_eagerly": self.run_eagerly,
-            "steps_per_execution": self.steps_per_execution,
+        config = {
+            name: keras.saving.serialize_keras_object(getattr(self, name))
+            for name in self.optimizer_names
         }
+        config.update(
+            loss=gan_losses.serialize(self.loss_pair),
+            d_steps=self.d_steps,
+            g_steps=self.g_steps,
+            penalties=[keras.saving.serialize_keras_object(p) for p in self.penalties],
+            reuse_fakes=self.reuse_fakes,
+            fresh_reals=self.fresh_reals,
+            jit_compile=self._requested_jit_compile,
+            run_eagerly=self.run_eagerly,
+            steps_per_execution=self.steps_per_execution,
+        )
+        return config
 
     def compile_from_config(self, config):
         config = dict(config)
-        for key in ("d_optimizer", "g_optimizer"):
+        for key in self.optimizer_names:
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
-        config["loss"] = gan_losses.deserialize(config.get("loss", "non_saturating"))
+        if "loss" in config:
+            config["loss"] = gan_losses.deserialize(config["loss"])
+        if config.get("penalties") is not None:
+            config["penalties"] = [gan_losses.get_penalty(p) for p in config["penalties"]]
         self.compile(**config)
+
+    # -- phases --------------------------------------------------------------
+
+    def build_phases(self):
+        """The phases of a training step, in order (called by `compile`).
+
+        The default: `discriminator` (`d_steps` updates; penalties with
+        interval 1 join its loss), one phase per lazy penalty (interval > 1),
+        then `generator` (`g_steps` updates). Override to declare others.
+        """
+        eager = [p for p in self.penalties if p.interval == 1]
+        lazy = [p for p in self.penalties if p.interval > 1]
+        for penalty in self.penalties:
+            if penalty.network != "discriminator":
+                raise ValueError(
+                    f"{penalty!r} regularizes the {penalty.network}; "
+                    f"{type(self).__name__} declares no phase for it."
+                )
+        phases = [
+            Phase(
+                "discriminator",
+                networks=("discriminator",),
+                optimizers=("d_optimizer",),
+                prepare=self._prepare_discriminator_update,
+                loss=self._discriminator_update_loss,
+                logs=("d_loss",) + self.score_log_names() + tuple(p.name for p in eager),
+                repeats=self.d_steps,
+                after_update=tuple(self.after_update("discriminator")),
+            )
+        ]
+        for penalty in lazy:
+            phases.append(self.lazy_penalty_phase(penalty, "discriminator", "d_optimizer"))
+        phases.append(
+            Phase(
+                "generator",
+                networks=("generator",),
+                optimizers=("g_optimizer",),
+                loss=self._generator_update_loss,
+                reuse=self.generator_loss if self.reuse_fakes else None,
+                logs=("g_loss",),
+                repeats=self.g_steps,
+                after_update=tuple(self.after_update("generator")),
+            )
+        )
+        return phases
+
+    def lazy_penalty_phase(self, penalty, network, optimizer):
+        """A phase of its own for `penalty`, every `penalty.interval` steps,
+        minimising `interval * penalty` (lazy regularization: the same
+        average strength, applied less often)."""
+
+        def loss(step, repeat):
+            real, conditions = step.real_batch(0)
+            fake, fake_conditions = (None, None) if step.fakes is None else step.fakes[:2]
+            inputs = gan_losses.PenaltyInputs(real, fake, conditions, fake_conditions, None)
+            value = penalty(self, inputs)
+            return value * float(penalty.interval), {penalty.name: value}
+
+        return Phase(penalty.name, networks=(network,), optimizers=(optimizer,), loss=loss,
+                     logs=(penalty.name,), interval=penalty.interval)
+
+    def after_update(self, phase_name):
+        """Hooks `hook(step)` to run after each update of a phase: here the
+        generator's EMA after the generator phase. Families add theirs
+        (weight clipping, augmentation probability) and call super()."""
+        if phase_name == "generator" and self.ema_generator is not None:
+            return [self.update_ema]
+        return []
+
+    def phase_updates(self, phase):
+        """`(optimizer names, variable lists)` of a phase: each variable once,
+        given to the optimizer of the first network that holds it."""
+        networks = [getattr(self, name) for name in phase.networks]
+        if len(phase.optimizers) not in (1, len(networks)):
+            raise ValueError(
+                f"Phase {phase.name!r} names {len(phase.optimizers)} optimizers for "
+                f"{len(networks)} networks: give one, or one per network."
+            )
+        seen, groups = set(), []
+        for network in networks:
+            group = []
+            for variable in network.trainable_variables:
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    group.append(variable)
+            groups.append(group)
+        if len(phase.optimizers) == 1:
+            groups = [[v for group in groups for v in group]]
+        return list(phase.optimizers), groups
 
     # -- metrics -------------------------------------------------------------
 
-    def metric_names(self):
-        """Names of the loss trackers shown in the progress bar and History.
-
-        `d_real`/`d_fake` are the mean probabilities D(x) and D(G(z)) for
+    def score_log_names(self):
+        """`d_real`/`d_fake`, the mean probabilities D(x) and D(G(z)), for
         losses with a probabilistic reading (minimax, non-saturating);
-        otherwise `real_score`/`fake_score` are the mean raw critic scores.
-        """
+        otherwise `real_score`/`fake_score`, the mean raw critic scores."""
         if self.loss_pair.probabilistic:
-            return ["d_loss", "g_loss", "d_real", "d_fake"]
-        return ["d_loss", "g_loss", "real_score", "fake_score"]
+            return ("d_real", "d_fake")
+        return ("real_score", "fake_score")
+
+    def metric_names(self):
+        """Names of the trackers shown in the progress bar and History: the
+        logs the phases declare, in order."""
+        names = []
+        for phase in self.phases:
+            names.extend(name for name in phase.logs if name not in names)
+        return names
 
     @property
     def metrics(self):
         return list(self._trackers)
 
-    def _update_trackers(self, logs):
+    def _update_trackers(self, logs, weights=None):
+        weights = weights or {}
         for tracker in self._trackers:
             if tracker.name in logs:
-                tracker.update_state(logs[tracker.name])
+                tracker.update_state(logs[tracker.name], sample_weight=weights.get(tracker.name))
         return {tracker.name: tracker.result() for tracker in self._trackers}
 
     def score_logs(self, real_logits, fake_logits):
@@ -330,6 +590,42 @@ class GAN(SavesSeedState, keras.Model):
                 "d_fake": ops.mean(ops.sigmoid(fake_logits)),
             }
         return {"real_score": ops.mean(real_logits), "fake_score": ops.mean(fake_logits)}
+
+    # -- what the generator takes ----------------------------------------------
+
+    @property
+    def latents(self):
+        """The generator's inputs, as `keras_gans.sampling.LatentInput`s."""
+        return [sampling.LatentInput("z", (self.latent_dim,))]
+
+    @property
+    def num_classes(self):
+        """Classes of the model's "labels" input; None when it has none."""
+        for spec in self.latents:
+            if spec.kind == "labels":
+                return spec.num_classes
+        return None
+
+    def draw_inputs(self, batch_size, conditions=None):
+        """The generator's inputs for one batch, drawn inside the step from
+        the model's SeedGenerator (conditional models: given `conditions`,
+        the real batch's)."""
+        return sampling.draw_in_step(self.latents, batch_size, self.seed_generator)
+
+    def input_conditions(self, inputs):
+        """What the discriminator is told about fakes made from `inputs` (the
+        labels of a conditional model); None for unconditional models."""
+        return None
+
+    def sample_noise(self, batch_size):
+        """Latent vectors `z` for one batch, from the model's SeedGenerator."""
+        return self.draw_inputs(batch_size)["z"]
+
+    def generator_arguments(self, inputs):
+        """`inputs` (a dict by latent name) as the generator's call argument:
+        the one tensor, or a list in the order of `latents`."""
+        values = [inputs[spec.name] for spec in self.latents]
+        return values[0] if len(values) == 1 else values
 
     # -- hooks ---------------------------------------------------------------
 
@@ -356,54 +652,36 @@ class GAN(SavesSeedState, keras.Model):
             images = ops.cast(images, "float32") / 127.5 - 1.0
         return images
 
-    def sample_noise(self, batch_size):
-        """Latent vectors for one batch, from the model's SeedGenerator.
-
-        Under a `tf.distribute` strategy every replica reads the same seed,
-        so each draws the global batch's noise and keeps its own rows:
-        replicas get distinct noise, the same as one device would draw.
-        """
-        replica, num_replicas = gan_backend.replica_info()
-        shape = (batch_size * num_replicas, self.latent_dim)
-        z = keras.random.normal(shape, seed=self.seed_generator)
-        if num_replicas > 1:
-            z = ops.slice(z, (replica * batch_size, 0), (batch_size, self.latent_dim))
-        return z
-
-    def fake_conditions(self, conditions, batch_size):
-        """Conditions to generate fakes with; unconditional models use None."""
-        return conditions
-
-    def generate_images(self, z, conditions=None, training=False):
-        """Fakes from noise `z` (and `conditions`, for conditional models)."""
-        return self.generator(z, training=training)
+    def generate_images(self, inputs, training=False, network=None):
+        """Fakes from generator `inputs` (a dict by latent name), by
+        `network` (default: the generator being trained)."""
+        network = self.generator if network is None else network
+        return network(self.generator_arguments(inputs), training=training)
 
     def discriminate(self, images, conditions=None, training=False):
         """The discriminator's logits for `images` (given `conditions`)."""
         return self.discriminator(images, training=training)
 
-    def discriminator_penalty(self, real, fake, conditions, fake_conditions, training=True):
-        """An extra term for the discriminator loss (gradient penalties).
-
-        Returns `(penalty, logs)`; the default adds nothing.
-        """
-        return None, {}
-
     def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
-        """Discriminator phase loss on a real and a fake batch: `(loss, logs)`."""
+        """Discriminator phase loss on a real and a fake batch: `(loss, logs)`.
+
+        The compiled loss pair, plus the penalties of interval 1 (each
+        logged under its name) and the discriminator's weight regularizers.
+        """
         real_logits = self.discriminate(real, conditions, training=training)
         fake_logits = self.discriminate(fake, fake_conditions, training=training)
         loss = self.loss_pair.discriminator(real_logits, fake_logits)
         logs = self.score_logs(real_logits, fake_logits)
-        penalty, penalty_logs = self.discriminator_penalty(
-            real, fake, conditions, fake_conditions, training=training
-        )
-        if penalty is not None:
-            loss = loss + penalty
+        if training:
+            inputs = gan_losses.PenaltyInputs(real, fake, conditions, fake_conditions, real_logits)
+            for penalty in self.penalties:
+                if penalty.interval == 1:
+                    value = penalty(self, inputs)
+                    logs[penalty.name] = value
+                    loss = loss + value
         regularization = self.regularization_loss(self.discriminator)
         if regularization is not None:
             loss = loss + regularization
-        logs.update(penalty_logs)
         logs["d_loss"] = loss
         return loss, logs
 
@@ -412,112 +690,178 @@ class GAN(SavesSeedState, keras.Model):
         fake_logits = self.discriminate(fake, fake_conditions, training=training)
         loss = self.loss_pair.generator(fake_logits)
         regularization = self.regularization_loss(self.generator)
-        if regularization is not None:  # Its gradient: see apply_generator_update.
+        if regularization is not None:  # Its gradient: see _update_through_fakes.
             loss = loss + regularization
         return loss, {"g_loss": loss}
 
     @staticmethod
-    def regularization_loss(network):
-        """The sum of `network.losses` (weight regularizers such as
-        `kernel_regularizer`), or None when it has none."""
-        losses = network.losses
+    def regularization_loss(*networks):
+        """The sum of the networks' `losses` (weight regularizers such as
+        `kernel_regularizer`), or None when they have none."""
+        losses = [ops.cast(x, "float32") for network in networks for x in network.losses]
         if not losses:
             return None
-        return ops.sum(ops.stack([ops.cast(x, "float32") for x in losses]))
+        return ops.sum(ops.stack(losses))
 
     # -- the step ------------------------------------------------------------
 
     def sample_fakes(self, batch_size, conditions, training=True, with_pullback=True):
-        """Draw noise (and fake conditions) and generate one fake batch.
+        """Draw generator inputs and generate one fake batch.
 
         Returns `(fake, fake_conditions, pullback)`; `pullback(grad_fake)`
         maps a gradient with respect to the fakes to generator gradients, so
         the generator phase can reuse this forward pass instead of repeating
         it. With `with_pullback=False` the pullback is None.
         """
-        fake_conditions = self.fake_conditions(conditions, batch_size)
-        z = self.sample_noise(batch_size)
-        generate = lambda: self.generate_images(z, fake_conditions, training=training)  # noqa: E731
+        return self._sample(batch_size, conditions, training, with_pullback)[:3]
+
+    def _sample(self, batch_size, conditions, training=True, with_pullback=True):
+        # sample_fakes, and the generator inputs it drew.
+        inputs = self.draw_inputs(batch_size, conditions)
+        fake_conditions = self.input_conditions(inputs)
+        generate = lambda: self.generate_images(inputs, training=training)  # noqa: E731
         if not with_pullback:
-            return generate(), fake_conditions, None
+            return generate(), fake_conditions, None, inputs
         fake, pullback = gan_backend.forward_and_pullback(generate, self.generator_variables)
-        return fake, fake_conditions, pullback
+        return fake, fake_conditions, pullback, inputs
+
+    def _prepare_discriminator_update(self, step, repeat):
+        # The last update's fakes keep a pullback for the generator phase.
+        keep = self.reuse_fakes and repeat == self.d_steps - 1
+        fake, fake_conditions, pullback, step.inputs = self._sample(
+            step.batch_size, step.real_batch(repeat)[1], with_pullback=keep
+        )
+        step.fakes = (fake, fake_conditions, pullback)
+
+    def _discriminator_update_loss(self, step, repeat):
+        real, conditions = step.real_batch(repeat)
+        fake, fake_conditions, _ = step.fakes
+        return self.discriminator_loss(real, ops.stop_gradient(fake), conditions, fake_conditions)
+
+    def _generator_update_loss(self, step, repeat):
+        conditions = step.real_batch(repeat)[1]
+        fake, fake_conditions, _, step.inputs = self._sample(
+            step.batch_size, conditions, with_pullback=False
+        )
+        return self.generator_loss(fake, fake_conditions)
 
     def apply_update(self, optimizer, variables, loss_fn):
-        """Minimise `loss_fn() -> (loss, logs)` over `variables` by one step."""
+        """Minimise `loss_fn() -> (loss, logs)` over `variables` by one step
+        of `optimizer`: an update outside the phases (tests, custom loops)."""
+        return self._apply([optimizer], [list(variables)], loss_fn)
+
+    def _apply(self, optimizers, groups, loss_fn):
+        """One gradient of `loss_fn`'s loss over all `groups`' variables; each
+        optimizer applies its group's part.
+
+        Under float16 every optimizer is a LossScaleOptimizer with its own
+        dynamic scale; the gradient is taken at the first one's, so the
+        others get theirs rescaled before they unscale and check them.
+        """
+        lead = optimizers[0]
 
         def scaled_loss():
             loss, logs = loss_fn()
-            return optimizer.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
+            return lead.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
 
+        variables = [v for group in groups for v in group]
         _, logs, grads = gan_backend.value_and_grad(scaled_loss, variables)
-        gan_backend.apply_gradients(optimizer, grads, variables)
+        self._apply_gradients(optimizers, groups, grads)
         return logs
 
-    def apply_generator_update(self, fake, fake_conditions, pullback):
-        """One generator step from an already generated batch: the loss's
-        gradient with respect to the fakes, pulled back through G."""
+    def _apply_gradients(self, optimizers, groups, grads):
+        lead_scale = optimizers[0].scale_loss(1.0) if len(optimizers) > 1 else None
+        start = 0
+        for optimizer, group in zip(optimizers, groups):
+            part = list(grads[start : start + len(group)])
+            if optimizer is not optimizers[0] and isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer
+            ):
+                ratio = ops.divide(optimizer.scale_loss(1.0), lead_scale)
+                part = [ops.multiply(g, ops.cast(ratio, g.dtype)) for g in part]
+            gan_backend.apply_gradients(optimizer, part, group)
+            start += len(group)
+
+    def _update_through_fakes(self, phase, optimizers, groups, step):
+        """One generator update from the fakes the discriminator phase drew:
+        the loss's gradient with respect to the fakes, pulled back through G.
+        """
+        fake, fake_conditions, pullback = step.fakes
+        lead = optimizers[0]
 
         def scaled_loss(images):
-            loss, logs = self.generator_loss(images, fake_conditions, training=True)
-            loss = gan_backend.scale_loss_for_replicas(loss)
-            return self.g_optimizer.scale_loss(loss), logs
+            loss, logs = phase.reuse(images, fake_conditions)
+            return lead.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
 
         _, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
         grads = pullback(fake_grads)
-        if self.generator.losses:
+        networks = [getattr(self, name) for name in phase.networks]
+        if self.regularization_loss(*networks) is not None:
             # Weight regularizers depend on G's weights directly, not through
             # the fakes, so the pullback misses their gradient: add it.
-            def scaled_regularization():
-                loss = self.regularization_loss(self.generator)
-                loss = gan_backend.scale_loss_for_replicas(loss)
-                return self.g_optimizer.scale_loss(loss), {}
+            variables = [v for group in groups for v in group]
 
-            _, _, extra = gan_backend.value_and_grad(
-                scaled_regularization, self.generator_variables
-            )
+            def scaled_regularization():
+                loss = gan_backend.scale_loss_for_replicas(self.regularization_loss(*networks))
+                return lead.scale_loss(loss), {}
+
+            _, _, extra = gan_backend.value_and_grad(scaled_regularization, variables)
             grads = [g + ops.cast(e, g.dtype) for g, e in zip(grads, extra)]
-        gan_backend.apply_gradients(self.g_optimizer, grads, self.generator_variables)
+        self._apply_gradients(optimizers, groups, grads)
+        step.fakes = None
         return logs
 
-    def gan_train_step(self, data):
-        """One batch: `d_steps` discriminator updates, then `g_steps`
-        generator updates. Backend-neutral; returns the tracker results.
+    def run_phase(self, phase, step):
+        """Run one phase's updates and hooks; returns `(logs, weights)`, the
+        weights being the tracker sample weights of conditional phases."""
+        names, groups = self.phase_updates(phase)
+        optimizers = [getattr(self, name) for name in names]
 
-        The first generator update reuses the last discriminator update's
-        fakes (G has not changed in between, so this equals regenerating
-        them from the same noise, at one generator pass less); further
-        generator updates draw fresh noise.
-        """
-        real, conditions = self.unpack_batch(data)
-        batch_size = ops.shape(real)[0]
-        logs = {}
-        for i in range(self.d_steps):
-            keep = self.reuse_fakes and i == self.d_steps - 1
-            fake, fake_conditions, pullback = self.sample_fakes(
-                batch_size, conditions, with_pullback=keep
-            )
-            logs.update(
-                self.apply_update(
-                    self.d_optimizer,
-                    self.discriminator_variables,
-                    lambda: self.discriminator_loss(
-                        real, ops.stop_gradient(fake), conditions, fake_conditions
-                    ),
-                )
-            )
-        for i in range(self.g_steps):
-            if i > 0 or not self.reuse_fakes:
-                fake, fake_conditions, pullback = self.sample_fakes(batch_size, conditions)
-            logs.update(self.apply_generator_update(fake, fake_conditions, pullback))
-        return self._update_trackers(logs)
+        def update(repeat):
+            if phase.prepare is not None:
+                phase.prepare(step, repeat)
+            if phase.reuse is not None and repeat == 0 and step.fakes is not None \
+                    and step.fakes[2] is not None:
+                logs = self._update_through_fakes(phase, optimizers, groups, step)
+            else:
+                logs = self._apply(optimizers, groups, lambda: phase.loss(step, repeat))
+            for hook in phase.after_update:
+                hook(step)
+            return logs
+
+        def all_repeats():
+            logs = {}
+            for repeat in range(phase.repeats):
+                logs.update(update(repeat))
+            return {name: logs[name] for name in phase.logs}
+
+        if phase.interval == 1:
+            return all_repeats(), {}
+        due = ops.equal(ops.mod(self.progress.steps.value, phase.interval), 0)
+        protect = [v for group in groups for v in group]
+        protect += [v for optimizer in optimizers for v in optimizer.variables]
+        logs, ran = gan_backend.run_if(due, all_repeats, phase.logs, protect)
+        return logs, {name: ran for name in phase.logs}
+
+    def gan_train_step(self, data):
+        """One batch: every phase in order, then the progress counters.
+        Backend-neutral; returns the tracker results."""
+        step = StepState(self.unpack_batch(data), self.d_steps if self.fresh_reals else 1)
+        logs, weights = {}, {}
+        for phase in self.phases:
+            phase_logs, phase_weights = self.run_phase(phase, step)
+            logs.update(phase_logs)
+            weights.update(phase_weights)
+        self.progress.advance(ops.shape(step.real)[0])
+        return self._update_trackers(logs, weights)
 
     def gan_test_step(self, data):
         """Both phases' losses on a batch, without updates."""
         real, conditions = self.unpack_batch(data)
         batch_size = ops.shape(real)[0]
-        fake_conditions = self.fake_conditions(conditions, batch_size)
-        fake = self.generate_images(self.sample_noise(batch_size), fake_conditions, training=False)
+        inputs = self.draw_inputs(batch_size, conditions)
+        fake_conditions = self.input_conditions(inputs)
+        fake = self.generate_images(inputs, training=False)
         _, logs = self.discriminator_loss(real, fake, conditions, fake_conditions, training=False)
         _, g_logs = self.generator_loss(fake, fake_conditions, training=False)
         logs.update(g_logs)
@@ -560,70 +904,188 @@ class GAN(SavesSeedState, keras.Model):
         if not self._trackers:
             raise ValueError("Call `compile()` before training or evaluating the GAN.")
 
+    # -- the generator's moving average ----------------------------------------
+
+    def ema_decay_now(self):
+        """The EMA decay of this step: 0 (copy) before `ema_start`, then
+        `ema_decay`, shortened during an `ema_rampup`."""
+        steps = ops.cast(self.progress.steps.value, "float32")
+        decay = ops.convert_to_tensor(self.ema_decay, "float32")
+        if self.ema_rampup is not None:
+            # StyleGAN's ramp-up: the horizon (in images) is at most
+            # rampup * images seen, and the decay per step follows from it.
+            images = ops.maximum(ops.cast(self.progress.images.value, "float32"), 1.0)
+            per_step = images / ops.maximum(steps, 1.0)
+            full_horizon = per_step / (1.0 - decay)
+            horizon = ops.minimum(full_horizon, self.ema_rampup * images)
+            decay = ops.power(0.5, per_step / ops.maximum(horizon, 1e-8))
+            decay = ops.minimum(decay, self.ema_decay)
+        return ops.where(steps < self.ema_start, 0.0, decay)
+
+    def update_ema(self, step=None):
+        """Move the average towards the generator (an after-update hook).
+
+        Its BatchNorm statistics must describe the averaged weights, not the
+        raw ones: a generator with BatchNorm runs the average once in
+        training mode on the step's inputs, which updates them; otherwise
+        the non-trainable variables are copied.
+        """
+        decay = self.ema_decay_now()
+        recompute = _has_batch_norm(self.generator) and step is not None \
+            and step.inputs is not None
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if weight.trainable:
+                mixed = decay * ops.cast(average, "float32") \
+                    + (1.0 - decay) * ops.cast(weight, "float32")
+                average.assign(ops.cast(mixed, average.dtype))
+            elif not recompute:
+                average.assign(weight)
+        if recompute:
+            self.generate_images(step.inputs, training=True, network=self.ema_generator)
+
+    def sampling_generator(self, use_ema=None):
+        """The network that samples: the EMA when the model keeps one (unless
+        `use_ema=False`), else the generator."""
+        if use_ema is None:
+            use_ema = self.ema_generator is not None
+        if use_ema and self.ema_generator is None:
+            raise ValueError(f"{type(self).__name__} keeps no EMA generator (ema_decay=None).")
+        return self.ema_generator if use_ema else self.generator
+
     # -- inference -----------------------------------------------------------
 
     def call(self, inputs, training=False):
-        """Generate images from latent vectors (what `predict(z)` runs)."""
-        return self.generator(inputs, training=training)
+        """Generate images from generator inputs (what `predict(z)` runs),
+        with the EMA generator when the model keeps one."""
+        return self.sampling_generator()(inputs, training=training)
 
-    def generate(self, n=None, z=None, seed=None, batch_size=256):
+    def sample_inputs(self, n, seed=None, labels=None, truncation=None):
+        """Generator inputs for `n` images as a dict of NumPy arrays.
+
+        Args:
+            n: number of images.
+            seed: an int for reproducible inputs (the same on every backend);
+                otherwise the model's SeedGenerator advances.
+            labels: class ids, one per image (conditional models); drawn
+                uniformly when omitted.
+            truncation: resample latent entries beyond +-truncation (None: off).
+        """
+        if labels is not None and self.num_classes is None:
+            raise ValueError(f"{type(self).__name__} is not conditional: `labels` do not apply.")
+        return sampling.draw_numpy(self.latents, int(n), seed=seed, labels=labels,
+                                   truncation=truncation, seed_generator=self.seed_generator)
+
+    def generate(self, n=None, seed=None, labels=None, inputs=None, z=None, truncation=None,
+                 batch_size=256, use_ema=None):
         """Generate images as a NumPy array in [-1, 1].
 
         Args:
-            n: number of images (with fresh noise) when `z` is not given.
-            z: latent vectors `(n, latent_dim)`.
-            seed: an int for reproducible noise; otherwise the model's
+            n: number of images (with fresh inputs). Conditional models also
+                take an int as `labels` (n images of classes 0, 1, ... in turn)
+                or a list of labels (one image each).
+            seed: an int for reproducible inputs; otherwise the model's
                 SeedGenerator advances.
+            labels: class ids, one per image (conditional models).
+            inputs: generator inputs, a dict by latent name (`sample_inputs`),
+                instead of drawing them.
+            z: latent vectors `(n, latent_dim)`, the same as `inputs={"z": z}`
+                (conditional models draw or take `labels` beside them).
+            truncation: resample latent entries beyond +-truncation (BigGAN's
+                truncation trick; None: off).
             batch_size: images per generator call.
+            use_ema: sample with the EMA generator (default: when the model
+                keeps one) or the raw one (False).
         """
-        if z is None:
-            if n is None:
-                raise ValueError("Pass `n` (how many images) or `z` (latent vectors).")
-            z = self.latent_vectors(n, seed)
-        z = np.asarray(keras.ops.convert_to_numpy(z), dtype="float32")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"Expected latent vectors of shape (n, {self.latent_dim}), got {z.shape}."
-            )
+        inputs = self._resolve_inputs(n, seed, labels, inputs, z, truncation)
+        network = self.sampling_generator(use_ema)
+        count = len(next(iter(inputs.values())))
         out = [
-            ops.convert_to_numpy(self.generator(z[i : i + batch_size], training=False))
-            for i in range(0, len(z), batch_size)
+            ops.convert_to_numpy(self.generate_images(
+                {k: v[i : i + batch_size] for k, v in inputs.items()}, network=network
+            ))
+            for i in range(0, count, batch_size)
         ]
         return np.concatenate(out).astype("float32")
 
-    def latent_vectors(self, n, seed=None):
-        """`n` latent vectors as NumPy: seeded by `seed`, or from the model's
-        SeedGenerator."""
-        if seed is not None:
-            return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(
-                "float32"
-            )
-        return ops.convert_to_numpy(self.sample_noise(n))
+    def _resolve_inputs(self, n, seed, labels, inputs, z, truncation):
+        if self.num_classes is not None and labels is not None and np.ndim(labels) == 0:
+            labels = np.arange(int(labels)) % self.num_classes
+        if inputs is None:
+            inputs = {}
+        inputs = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in dict(inputs).items()}
+        if z is not None:
+            inputs["z"] = np.asarray(ops.convert_to_numpy(z), dtype="float32")
+        if labels is not None:
+            inputs["labels"] = np.asarray(labels)
+        names = [spec.name for spec in self.latents]
+        unknown = set(inputs) - set(names)
+        if unknown:
+            raise ValueError(f"{type(self).__name__} takes inputs {names}, not {sorted(unknown)}.")
+        if n is None and inputs:
+            n = len(next(iter(inputs.values())))
+        if n is None:
+            raise ValueError("Pass `n` (how many images), `labels`, or `z`/`inputs`.")
+        missing = [spec.name for spec in self.latents if spec.name not in inputs]
+        drawn = {}
+        if missing:
+            drawn = self.sample_inputs(n, seed=seed, labels=inputs.get("labels"),
+                                       truncation=truncation)
+        for spec in self.latents:
+            if spec.name not in inputs:
+                continue
+            value = inputs[spec.name]
+            if spec.kind == "labels":
+                value = sampling.check_labels(value, spec.num_classes)
+            expected = (n, *spec.shape)
+            if tuple(np.shape(value)) != expected:
+                raise ValueError(
+                    f"Expected {spec.name} of shape {expected}, got {tuple(np.shape(value))}"
+                    + (f" (shape (n, {self.latent_dim}) for z)." if spec.name == "z" else ".")
+                )
+            drawn[spec.name] = value.astype(spec.dtype)
+        return drawn
 
     def grid_inputs(self, num_samples, seed=0):
         """Fixed inputs for a sample grid (`SampleGrid` draws them once)."""
-        return self.latent_vectors(num_samples, seed)
+        return self.sample_inputs(num_samples, seed=seed)
 
     def grid_images(self, inputs):
         """Images for a sample grid and its number of columns."""
-        return self.generate(z=inputs), None
+        return self.generate(inputs=inputs), None
 
     # -- serialization -------------------------------------------------------
 
     def get_config(self):
-        return {
+        """The base arguments and the networks; families add their own
+        arguments and drop the networks they build from them
+        (`without_networks`)."""
+        config = {
             "name": self.name,
             "trainable": self.trainable,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "seed": self.seed,
         }
+        if self.ema_decay is not None:
+            config.update(ema_decay=self.ema_decay, ema_start=self.ema_start,
+                          ema_rampup=self.ema_rampup)
+        config.update(self.network_config())
+        return config
+
+    def network_config(self):
+        """The networks, serialized."""
+        return {name: keras.saving.serialize_keras_object(network)
+                for name, network in self.networks().items()}
+
+    def without_networks(self, config):
+        """`config` without the networks: for families whose networks follow
+        from their other arguments."""
+        return {k: v for k, v in config.items() if k not in self.networks()}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator"):
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key, value in config.items():
+            if isinstance(value, dict) and "class_name" in value and "config" in value \
+                    and key not in ("dtype",):
+                config[key] = keras.saving.deserialize_keras_object(value)
         return cls(**config)

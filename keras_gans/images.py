@@ -63,3 +63,12 @@ def save_image(image, path):
 def save_grid(images, path, ncols=None):
     """`make_grid` then `save_image`; returns the path."""
     return save_image(make_grid(images, ncols=ncols), path)
+
+
+def to_unit_range(images):
+    """Images as float32 in [-1, 1]: uint8 0..255 is scaled, floats are
+    taken to be in [-1, 1] already."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype("float32") / 127.5 - 1.0
+    return images.astype("float32")

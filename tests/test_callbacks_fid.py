@@ -133,11 +133,11 @@ def test_conditional_model_gets_uniform_seeded_labels(extractor):
     logs = {}
     fid.on_epoch_end(0, logs)
     assert math.isfinite(logs["fid"])
-    drawn = fid._latents()[1]
+    drawn = fid._latents()["labels"]
     assert drawn.shape == (30,) and set(drawn.tolist()) == {0, 1, 2}
     again = FIDCallback(REAL, num_samples=30, extractor=extractor, verbose=0, seed=3)
     again.set_model(gan)
-    np.testing.assert_array_equal(again._latents()[1], drawn)
+    np.testing.assert_array_equal(again._latents()["labels"], drawn)
 
 
 def test_cache_dir_stores_real_statistics(tmp_path, gan, classifier):

@@ -124,13 +124,14 @@ def test_fit_on_a_dataset_with_uniform_fake_labels(body):
 
 
 def test_uniform_fake_labels_are_drawn_apart_from_the_real_ones():
-    real = np.full(512, 3, "int32")
+    real = keras.ops.convert_to_tensor(np.full(512, 3, "int32"))
     gan = tiny_gan("mlp", fake_labels="uniform")
-    fake = keras.ops.convert_to_numpy(gan.fake_conditions(real, 512))
+    fake = keras.ops.convert_to_numpy(gan.draw_inputs(512, real)["labels"])
     assert fake.shape == (512,) and fake.min() >= 0 and fake.max() < NUM_CLASSES
     # 512 uniform draws miss one of 10 classes with probability < 1e-22.
     assert set(fake.tolist()) == set(range(NUM_CLASSES))
-    np.testing.assert_array_equal(tiny_gan("mlp").fake_conditions(real, 512), real)
+    same = tiny_gan("mlp").draw_inputs(512, real)["labels"]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(same), keras.ops.convert_to_numpy(real))
 
 
 UNIFORM_LABELS_ON_TWO_REPLICAS = """
@@ -147,10 +148,10 @@ def make_gan():
                           generator_units=(4,), discriminator_units=(4,),
                           fake_labels="uniform", seed=0)
 
-one_device = make_gan().fake_conditions(None, 64).numpy().tolist()
+one_device = make_gan().draw_inputs(64)["labels"].numpy().tolist()
 with distribute.strategy_scope("mirrored", devices=["/cpu:0", "/cpu:1"]):
     strategy, gan = tf.distribute.get_strategy(), make_gan()
-    labels = strategy.run(tf.function(lambda: gan.fake_conditions(None, 32)))
+    labels = strategy.run(tf.function(lambda: gan.draw_inputs(32)["labels"]))
     replicas = [t.numpy().tolist() for t in strategy.experimental_local_results(labels)]
 print(json.dumps({"one_device": one_device, "replicas": replicas}))
 """
@@ -260,7 +261,8 @@ def test_sample_grid_draws_one_row_per_class(trained, tmp_path):
     path = grid.save("grid.png")
     # 10 rows (classes) x 2 columns of 28 px tiles, 2 px padding.
     assert Image.open(path).size == (2 * 30 + 2, 10 * 30 + 2)
-    z, labels = gan.grid_inputs(20, seed=0)
+    inputs = gan.grid_inputs(20, seed=0)
+    z, labels = inputs["z"], inputs["labels"]
     np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 2))
     np.testing.assert_array_equal(z[:2], z[2:4])  # The same z in every row.
 

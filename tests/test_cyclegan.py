@@ -211,8 +211,10 @@ def test_config_round_trip():
 def test_compile_rejects_a_shared_optimizer():
     gan = tiny_cyclegan()
     adam = keras.optimizers.Adam()
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="different optimizer instances"):
         gan.compile(g_ab_optimizer=adam, g_ba_optimizer=adam)
+    with pytest.raises(ValueError, match="g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer, not d_optimizer"):
+        gan.compile(d_optimizer=adam)
 
 
 # -- bad input --------------------------------------------------------------------------

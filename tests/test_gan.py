@@ -262,29 +262,10 @@ def test_a_custom_loss_pair_saves_and_loads(tmp_path):
     assert np.isfinite(logs["d_loss"]) and "real_score" in logs
 
 
-class GradientPenaltyGAN(kg.GAN):
-    """WGAN-GP's penalty (Gulrajani et al. 2017) through the penalty hook."""
-
-    def __init__(self, *args, penalty_weight=10.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.penalty_weight = penalty_weight
-
-    def metric_names(self):
-        return super().metric_names() + ["gradient_penalty"]
-
-    def discriminator_penalty(self, real, fake, conditions, fake_conditions, training=True):
-        alpha = keras.random.uniform((keras.ops.shape(real)[0], 1), seed=self.seed_generator)
-        mixed = real + alpha * (fake - real)
-        grads = kg.backend.input_gradients(lambda x: self.discriminate(x, training=training), mixed)
-        norms = keras.ops.sqrt(keras.ops.sum(keras.ops.square(grads), axis=-1))
-        penalty = self.penalty_weight * keras.ops.mean(keras.ops.square(norms - 1.0))
-        return penalty, {"gradient_penalty": penalty}
-
-
 CRITIC_W = np.array([3.0, 0.0, 4.0, 0.0], "float32")  # |w| = 5
 
 
-def linear_gan(gan_class=kg.GAN, d_l2=None, g_l2=None, **kwargs):
+def linear_gan(gan_class=kg.GAN, d_l2=None, g_l2=None, penalties=None, **kwargs):
     """A linear generator and critic with fixed weights (kernels optionally
     L2-regularized), SGD(0.01) and the Wasserstein loss: one step's updates
     have closed forms."""
@@ -298,18 +279,19 @@ def linear_gan(gan_class=kg.GAN, d_l2=None, g_l2=None, **kwargs):
     critic.set_weights([CRITIC_W[:, None], np.zeros(1, "float32")])
     gan = gan_class(generator, critic, seed=0, **kwargs)
     gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
-                loss="wasserstein", jit_compile=JIT)
+                loss="wasserstein", penalties=penalties, jit_compile=JIT)
     return gan
 
 
-def test_gradient_penalty_hook_trains_through_input_gradients():
+def test_gradient_penalty_trains_through_input_gradients():
     # A linear critic w.x + b has the input gradient w everywhere, so the
     # penalty is 10 (|w| - 1)^2 = 160, and its gradient with respect to w,
     # 10 * 2 (|w| - 1) w / |w|, moves w by lr times that much more than the
-    # same step without the penalty (same noise, same fakes).
+    # same step without the penalty (same noise, same fakes). Its log needs
+    # no declaration beyond the penalty itself.
     data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
-    plain = linear_gan(GradientPenaltyGAN, penalty_weight=0.0)
-    penalised = linear_gan(GradientPenaltyGAN, penalty_weight=10.0)
+    plain = linear_gan(penalties=[kg.losses.GradientPenalty(0.0)])
+    penalised = linear_gan(penalties=[kg.losses.GradientPenalty(10.0)])
     logs = penalised.train_on_batch(data, return_dict=True)
     plain_logs = plain.train_on_batch(data, return_dict=True)
     np.testing.assert_allclose(logs["gradient_penalty"], 160.0, rtol=1e-5)
@@ -342,7 +324,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="compile"):
         gan.fit(images(16), batch_size=16, verbose=0)
     opt = keras.optimizers.Adam()
-    with pytest.raises(ValueError, match="two optimizer instances"):
+    with pytest.raises(ValueError, match="different optimizer instances"):
         gan.compile(d_optimizer=opt, g_optimizer=opt)
     with pytest.raises(ValueError, match="d_optimizer"):
         gan.compile(optimizer="adam")
@@ -426,3 +408,231 @@ def test_fit_on_a_dataset_does_not_warn_about_shuffle():
         gan.fit(batches, epochs=1, verbose=0)
     assert not [w for w in caught if "shuffle" in str(w.message)]
     assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 2
+
+
+# -- the trainer's extension points -------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="test_gan")
+def zero_d_loss(real_logits, fake_logits):
+    return 0.0 * (keras.ops.mean(real_logits) + keras.ops.mean(fake_logits))
+
+
+@keras.saving.register_keras_serializable(package="test_gan")
+def zero_g_loss(fake_logits):
+    return 0.0 * keras.ops.mean(fake_logits)
+
+
+# Losses with zero gradients: only penalties move the weights.
+ZERO_LOSS = kg.losses.GANLoss("zero", zero_d_loss, zero_g_loss, False)
+
+
+@pytest.mark.parametrize("jit_compile", [pytest.param(True, marks=pytest.mark.slow_on_torch), False])
+def test_a_lazy_penalty_changes_the_weights_on_exactly_its_steps(jit_compile):
+    # The main losses have zero gradients, so SGD leaves every weight alone
+    # except where R1 (every 4 steps) runs: steps 0, 4 and 8 of 10. On JAX
+    # the conditional carries the trainer state through jit (lax.cond).
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    gan = linear_gan()
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
+                loss=ZERO_LOSS, penalties=[kg.losses.R1(gamma=2.0, interval=4)],
+                jit_compile=jit_compile)
+    assert [p.name for p in gan.phases] == ["discriminator", "r1", "generator"]
+    changed, logged = [], []
+    for _ in range(10):
+        before = gan.discriminator.get_weights()[0].copy()
+        logs = gan.train_on_batch(data, return_dict=True)
+        changed.append(not np.allclose(before, gan.discriminator.get_weights()[0]))
+        logged.append(logs["r1"])
+    assert changed == [True, False, False, False] * 2 + [True, False]
+    # R1 of a linear critic is gamma / 2 * |w|^2 on the steps it runs.
+    assert logged[0] == pytest.approx(25.0, rel=1e-5) and logged[1] == 0.0
+    assert int(keras.ops.convert_to_numpy(gan.progress.steps)) == 10
+    # Lazily, the penalty's loss is multiplied by its interval: the first
+    # step moved w by 0.01 * 4 * gamma / 2 * 2 w.
+    fresh = linear_gan()
+    fresh.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
+                  loss=ZERO_LOSS, penalties=[kg.losses.R1(gamma=2.0, interval=4)],
+                  jit_compile=jit_compile)
+    fresh.train_on_batch(data)
+    np.testing.assert_allclose(fresh.discriminator.get_weights()[0][:, 0],
+                               CRITIC_W * (1 - 0.01 * 4 * 2.0), rtol=1e-5)
+
+
+def test_phases_and_penalties_are_saved_and_continue(tmp_path):
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    gan = linear_gan()
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01),
+                loss=ZERO_LOSS, penalties=[kg.losses.R1(gamma=2.0, interval=4)], jit_compile=JIT)
+    for _ in range(3):
+        gan.train_on_batch(data)
+    gan.save(tmp_path / "lazy.keras")
+    loaded = keras.models.load_model(tmp_path / "lazy.keras")
+    assert [(p.name, p.interval) for p in loaded.phases] == [
+        ("discriminator", 1), ("r1", 4), ("generator", 1)]
+    assert isinstance(loaded.penalties[0], kg.losses.R1) and loaded.penalties[0].gamma == 2.0
+    assert int(keras.ops.convert_to_numpy(loaded.progress.steps)) == 3
+    assert int(keras.ops.convert_to_numpy(loaded.progress.images)) == 3 * 8
+    before = loaded.discriminator.get_weights()[0].copy()
+    loaded.train_on_batch(data)  # step 3: not due
+    np.testing.assert_array_equal(before, loaded.discriminator.get_weights()[0])
+    loaded.train_on_batch(data)  # step 4: due
+    assert not np.allclose(before, loaded.discriminator.get_weights()[0])
+
+
+class CountingGAN(kg.GAN):
+    """Counts its discriminator updates in a variable, from an after-update hook."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.d_updates = keras.Variable(0, dtype="int32", trainable=False, name="d_updates")
+
+    def after_update(self, phase_name):
+        hooks = super().after_update(phase_name)
+        if phase_name == "discriminator":
+            hooks.append(lambda step: self.d_updates.assign_add(1))
+        return hooks
+
+
+@pytest.mark.parametrize("jit_compile", [pytest.param(True, marks=pytest.mark.slow_on_torch), False])
+def test_after_update_hooks_run_in_the_step_after_every_update(jit_compile):
+    generator, discriminator = keras_io_dcgan_models()
+    gan = CountingGAN(generator, discriminator, seed=0)
+    gan.compile(d_steps=3, jit_compile=jit_compile)
+    gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(gan.d_updates)) == 2 * 3
+
+
+class LeakyGAN(kg.GAN):
+    """Assigns a variable no model or optimizer holds."""
+
+    stray = None
+
+    def after_update(self, phase_name):
+        return [lambda step: LeakyGAN.stray.assign_add(1.0)] if phase_name == "generator" else []
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX drops untracked updates")
+def test_jax_fails_loudly_on_an_update_outside_the_state():
+    LeakyGAN.stray = keras.Variable(0.0, trainable=False, name="stray_counter")
+    generator, discriminator = keras_io_dcgan_models()
+    gan = LeakyGAN(generator, discriminator, seed=0)
+    gan.compile(jit_compile=JIT)
+    with pytest.raises(ValueError, match="not part of the model's state.*stray_counter"):
+        gan.fit(images(16), batch_size=16, epochs=1, verbose=0)
+
+
+def test_fresh_reals_give_each_critic_update_its_own_batch():
+    # d_steps=2 with fresh reals splits a batch of 8 in two; with a frozen
+    # linear critic (SGD 0), the last update's mean real score is w . mean of
+    # the second half, not of the whole batch. The generator phase draws 4.
+    halves = np.concatenate([np.ones((4, 4)), 3 * np.ones((4, 4))]).astype("float32")
+    logs = {}
+    for fresh in (False, True):
+        gan = linear_gan()
+        gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
+                    loss="wasserstein", d_steps=2, fresh_reals=fresh, jit_compile=JIT)
+        logs[fresh] = gan.train_on_batch(halves, return_dict=True)
+        state = keras.ops.convert_to_numpy(gan.seed_generator.state)[1]
+        assert state == (2 if fresh else 2)  # one draw per D update; G reuses the last
+    assert logs[False]["real_score"] == pytest.approx(2.0 * CRITIC_W.sum(), rel=1e-5)
+    assert logs[True]["real_score"] == pytest.approx(3.0 * CRITIC_W.sum(), rel=1e-5)
+    gan = linear_gan()
+    gan.compile(d_steps=2, fresh_reals=True, reuse_fakes=False, jit_compile=JIT)
+    step = kg.gan.StepState(gan.unpack_batch(halves), splits=2)
+    assert int(step.batch_size) == 4
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(step.real_batch(1)[0]), halves[4:])
+
+
+class TwinGAN(kg.GAN):
+    """A second generator sharing the first one's layer (CoGAN ties layers
+    this way); one phase updates both."""
+
+    def __init__(self, generator, discriminator, twin, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        self.twin = twin
+
+    def networks(self):
+        return {**super().networks(), "twin": self.twin}
+
+    def build_phases(self):
+        phases = super().build_phases()
+        twin_loss = lambda step, repeat: self.generator_loss(  # noqa: E731
+            self.twin(keras.ops.ones((step.batch_size, 2))))
+        phases[-1] = kg.gan.Phase("generator", networks=("generator", "twin"),
+                                  optimizers=("g_optimizer",), loss=twin_loss, logs=("g_loss",))
+        return phases
+
+
+def test_a_variable_shared_by_two_networks_is_updated_once():
+    shared = layers.Dense(4, name="shared")
+    z = keras.Input((2,))
+    generator = keras.Model(z, shared(z))
+    twin = keras.Model(z, layers.Dense(4, name="own")(shared(z)))
+    critic = keras.Sequential([keras.Input((4,)), layers.Dense(1)])
+    gan = TwinGAN(generator, critic, twin, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.1),
+                loss="wasserstein", jit_compile=JIT)
+    names, groups = gan.phase_updates(gan.phases[-1])
+    assert [v.path for v in groups[0]].count(shared.kernel.path) == 1
+    # The step equals one SGD step on the gradient taken once.
+    _, _, (grad,) = kg.backend.value_and_grad(
+        lambda: gan.generator_loss(twin(keras.ops.ones((3, 2)))), [shared.kernel])
+    before = keras.ops.convert_to_numpy(shared.kernel).copy()
+    gan.train_on_batch(np.zeros((3, 4), "float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(shared.kernel),
+                               before - 0.1 * keras.ops.convert_to_numpy(grad), rtol=1e-5, atol=1e-7)
+
+
+def test_progress_counts_steps_and_images_and_survives_saving(tmp_path):
+    gan = tiny_dcgan()
+    gan.compile(jit_compile=JIT)
+    gan.fit(images(48), batch_size=16, epochs=2, verbose=0)
+    steps, seen = (int(keras.ops.convert_to_numpy(v)) for v in (gan.progress.steps, gan.progress.images))
+    assert (steps, seen) == (6, 96)
+    gan.save(tmp_path / "progress.keras")
+    loaded = keras.models.load_model(tmp_path / "progress.keras")
+    loaded.fit(images(16), batch_size=16, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(loaded.progress.steps)) == 7
+    assert int(keras.ops.convert_to_numpy(loaded.progress.images)) == 112
+
+
+# -- the generator's moving average -------------------------------------------------
+
+
+def test_ema_averages_the_generator_and_is_what_samples(tmp_path):
+    gan = tiny_dcgan(ema_decay=0.9, ema_start=2)
+    gan.compile(jit_compile=JIT)
+    x = images(16)
+    gan.train_on_batch(x)  # step 0 < ema_start: the average copies G
+    for a, w in zip(gan.ema_generator.weights, gan.generator.weights):
+        if w.trainable:
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(w))
+    for _ in range(2):
+        gan.train_on_batch(x)
+    # Past the start: average = 0.9 average + 0.1 G after every G update.
+    average = [keras.ops.convert_to_numpy(w).copy() for w in gan.ema_generator.weights]
+    gan.train_on_batch(x)
+    expected = [0.9 * a + 0.1 * keras.ops.convert_to_numpy(w)
+                for a, w in zip(average, gan.generator.weights)]
+    for w, e, a in zip(gan.generator.weights, expected, gan.ema_generator.weights):
+        if w.trainable:
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(a), e, rtol=1e-5, atol=1e-7)
+    # The average samples (its BatchNorm statistics follow its own weights,
+    # not copies of G's), the raw generator on request.
+    z = np.random.default_rng(2).normal(size=(4, 8)).astype("float32")
+    ema_images = keras.ops.convert_to_numpy(gan.ema_generator(z, training=False))
+    np.testing.assert_allclose(gan.generate(z=z), ema_images, atol=1e-6)
+    raw = keras.ops.convert_to_numpy(gan.generator(z, training=False))
+    np.testing.assert_allclose(gan.generate(z=z, use_ema=False), raw, atol=1e-6)
+    assert not np.allclose(ema_images, raw)
+    np.testing.assert_allclose(gan.predict(z, verbose=0), ema_images, atol=1e-6)
+    moving = [(w, a) for w, a in zip(gan.generator.weights, gan.ema_generator.weights)
+              if "moving_mean" in w.path]
+    assert moving and not all(np.allclose(*map(keras.ops.convert_to_numpy, pair)) for pair in moving)
+    gan.save(tmp_path / "ema.keras")
+    loaded = keras.models.load_model(tmp_path / "ema.keras")
+    assert loaded.ema_decay == 0.9 and loaded.ema_start == 2
+    np.testing.assert_allclose(loaded.generate(z=z), ema_images, atol=1e-6)
+    with pytest.raises(ValueError, match="no EMA"):
+        tiny_dcgan().generate(2, use_ema=True)

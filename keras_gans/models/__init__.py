@@ -11,8 +11,6 @@ from keras_gans.models.cgan import (
 )
 from keras_gans.models.cyclegan import (
     CycleGAN,
-    LinearDecay,
-    OptimizerGroup,
     TranslationGrid,
     patchgan_discriminator,
     resnet_generator,

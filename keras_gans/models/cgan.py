@@ -29,7 +29,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from keras_gans import backend as gan_backend
+from keras_gans import sampling
 from keras_gans.gan import GAN
 from keras_gans.models.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gans.models.vanilla import mlp_discriminator, mlp_generator
@@ -261,7 +261,8 @@ class ConditionalGAN(GAN):
             or "uniform" (drawn uniformly from the model's SeedGenerator).
         seed: seed of the SeedGenerator (noise and uniform labels).
         generator, discriminator: custom networks taking `[x, labels]`.
-        **kwargs: passed to `keras.Model` (e.g. `name`).
+        **kwargs: `keras_gans.GAN` arguments (`ema_decay`, ...) and
+            `keras.Model`'s (`name`).
 
     Example:
 
@@ -271,6 +272,7 @@ class ConditionalGAN(GAN):
     gan.fit(kg.data.image_dataset("mnist", image_size=28, channels=1,
                                   with_labels=True), epochs=10)
     sevens = gan.generate(labels=[7] * 16, seed=0)   # NumPy, [-1, 1]
+    digits = gan.generate(labels=10, seed=0)          # one of each class
     ```
     """
 
@@ -324,8 +326,9 @@ class ConditionalGAN(GAN):
             discriminator = cgan_mlp_discriminator(
                 num_classes, shape, discriminator_units, dropout, discriminator_label_mode
             )
+        self._num_classes = num_classes
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed, **kwargs)
-        self.num_classes = num_classes
+        self._num_classes = num_classes
         self.image_size = image_size
         self.channels = channels
         self.body = body
@@ -339,7 +342,15 @@ class ConditionalGAN(GAN):
         self.dropout = dropout
         self.fake_labels = fake_labels
 
-    # -- hooks ---------------------------------------------------------------
+    # -- what the generator takes, and the hooks -------------------------------
+
+    @property
+    def latents(self):
+        """z and the class labels."""
+        return [
+            sampling.LatentInput("z", (self.latent_dim,)),
+            sampling.LatentInput("labels", kind="labels", num_classes=self._num_classes),
+        ]
 
     def unpack_batch(self, data):
         """`(images, labels)` -> images in [-1, 1] and int32 labels `(batch,)`."""
@@ -351,26 +362,15 @@ class ConditionalGAN(GAN):
             )
         return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
 
-    def fake_conditions(self, conditions, batch_size):
-        """The labels to generate fakes with: the real batch's, or uniform.
+    def draw_inputs(self, batch_size, conditions=None):
+        """z, and the labels to generate fakes with: the real batch's
+        (`fake_labels="real"`), or uniform ones drawn like z (every
+        `tf.distribute` replica draws the global batch's and keeps its own)."""
+        given = {"labels": conditions} if self.fake_labels == "real" else None
+        return sampling.draw_in_step(self.latents, batch_size, self.seed_generator, given)
 
-        Uniform labels are drawn as `sample_noise` draws z: every
-        `tf.distribute` replica reads the same seed, so each draws the global
-        batch's labels and keeps its own, not the same labels as the others.
-        """
-        if self.fake_labels != "uniform":
-            return conditions
-        replica, num_replicas = gan_backend.replica_info()
-        labels = keras.random.randint(
-            (batch_size * num_replicas,), 0, self.num_classes, seed=self.seed_generator,
-            dtype="int32",
-        )
-        if num_replicas > 1:
-            labels = ops.slice(labels, (replica * batch_size,), (batch_size,))
-        return labels
-
-    def generate_images(self, z, conditions=None, training=False):
-        return self.generator([z, conditions], training=training)
+    def input_conditions(self, inputs):
+        return inputs["labels"]
 
     def discriminate(self, images, conditions=None, training=False):
         return self.discriminator([images, conditions], training=training)
@@ -402,84 +402,29 @@ class ConditionalGAN(GAN):
 
     def check_labels(self, labels):
         """Raise a ValueError unless all `labels` are ints in `[0, num_classes)`."""
-        if labels is None:
-            return
-        labels = np.asarray(ops.convert_to_numpy(labels))
-        if labels.size == 0:
-            return
-        if not np.issubdtype(labels.dtype, np.integer):
-            if not np.all(np.equal(np.mod(labels, 1), 0)):
-                raise ValueError(f"Labels must be integers, got values like {labels.flat[0]}.")
-        low, high = labels.min(), labels.max()
-        if low < 0 or high >= self.num_classes:
-            bad = labels.flat[np.argmax((labels < 0) | (labels >= self.num_classes))]
-            raise ValueError(
-                f"Labels must lie in [0, {self.num_classes}) for num_classes="
-                f"{self.num_classes}, but found label {bad} (labels span "
-                f"{low}..{high}). Set num_classes to the number of classes."
-            )
+        if labels is not None:
+            sampling.check_labels(labels, self.num_classes, name="Labels")
 
     # -- inference -----------------------------------------------------------
-
-    def call(self, inputs, training=False):
-        """Images from `[z, labels]` (what `predict` runs)."""
-        return self.generator(inputs, training=training)
-
-    def generate(self, labels=None, z=None, seed=None, batch_size=256):
-        """Generate images of the given classes as NumPy in [-1, 1].
-
-        Args:
-            labels: one class id per image; or an int n for n images of
-                classes 0, 1, ..., num_classes - 1, 0, 1, ... in turn.
-            z: latent vectors `(len(labels), latent_dim)`; drawn when omitted.
-            seed: an int for reproducible noise; otherwise the model's
-                SeedGenerator advances.
-            batch_size: images per generator call.
-        """
-        if labels is None:
-            raise ValueError("Pass `labels`: one class id per image (or a count).")
-        if np.ndim(labels) == 0:
-            labels = np.arange(int(labels)) % self.num_classes
-        labels = np.asarray(labels).reshape(-1)
-        self.check_labels(labels)
-        labels = labels.astype("int32")
-        if z is None:
-            z = self.latent_vectors(len(labels), seed)
-        z = np.asarray(ops.convert_to_numpy(z), dtype="float32")
-        if z.shape != (len(labels), self.latent_dim):
-            raise ValueError(
-                f"Expected z of shape ({len(labels)}, {self.latent_dim}) for "
-                f"{len(labels)} labels, got {z.shape}."
-            )
-        out = [
-            ops.convert_to_numpy(
-                self.generator([z[i : i + batch_size], labels[i : i + batch_size]], training=False)
-            )
-            for i in range(0, len(z), batch_size)
-        ]
-        return np.concatenate(out).astype("float32")
 
     def grid_inputs(self, num_samples, seed=0):
         """One row per class, with the same latent vectors in every row."""
         ncols = max(1, num_samples // self.num_classes)
-        z = self.latent_vectors(ncols, seed)
+        z = self.sample_inputs(ncols, seed=seed, labels=np.zeros(ncols, "int32"))["z"]
         labels = np.repeat(np.arange(self.num_classes, dtype="int32"), ncols)
-        return np.tile(z, (self.num_classes, 1)), labels
+        return {"z": np.tile(z, (self.num_classes, 1)), "labels": labels}
 
     def grid_images(self, inputs):
-        z, labels = inputs
-        return self.generate(labels=labels, z=z), len(labels) // self.num_classes
+        return self.generate(inputs=inputs), len(inputs["labels"]) // self.num_classes
 
     # -- serialization -------------------------------------------------------
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "num_classes": self.num_classes,
             "image_size": self.image_size,
             "channels": self.channels,
-            "latent_dim": self.latent_dim,
             "body": self.body,
             "label_mode": self.label_mode,
             "discriminator_label_mode": self.discriminator_label_mode,
@@ -490,12 +435,5 @@ class ConditionalGAN(GAN):
             "discriminator_units": list(self.discriminator_units),
             "dropout": self.dropout,
             "fake_labels": self.fake_labels,
-            "seed": self.seed,
-            # The networks too, so that custom ones come back.
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config  # With the networks, so that custom ones come back.

@@ -32,12 +32,11 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from keras_gans import backend as gan_backend
 from keras_gans import images as image_utils
-from keras_gans import losses as gan_losses
 from keras_gans.callbacks import SampleGrid
-from keras_gans.gan import GAN, OptimizerPair
+from keras_gans.gan import GAN, Phase
 from keras_gans.layers import ImagePool, ReflectionPadding2D
+from keras_gans.optimizers import LinearDecay
 
 # -- networks -----------------------------------------------------------------
 
@@ -167,141 +166,13 @@ def patchgan_discriminator(
     return keras.Model(images, logits, name=name)
 
 
-# -- training schedule and optimizers -----------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="keras_gans")
-class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """A constant learning rate that then falls linearly to zero.
-
-    CycleGAN keeps the rate for the first half of training and decays it to
-    zero over the second half. Each optimizer evaluates this at its own
-    `iterations`, so a resumed run continues where it stopped.
-
-    Args:
-        initial_learning_rate: the rate before the decay.
-        total_steps: training steps in all (epochs x steps per epoch); the
-            rate reaches zero here.
-        decay_start: the step where the decay begins; default half of
-            `total_steps`.
-
-    Example:
-
-    >>> schedule = LinearDecay(2e-4, total_steps=1000)
-    >>> round(float(schedule(750)), 8)  # halfway through the decay
-    0.0001
-    """
-
-    def __init__(self, initial_learning_rate, total_steps, decay_start=None):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.total_steps = int(total_steps)
-        self.decay_start = self.total_steps // 2 if decay_start is None else int(decay_start)
-        if not 0 <= self.decay_start < self.total_steps:
-            raise ValueError(
-                f"Need 0 <= decay_start < total_steps, got {self.decay_start} "
-                f"and {self.total_steps}."
-            )
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        remaining = (self.total_steps - step) / (self.total_steps - self.decay_start)
-        return self.initial_learning_rate * ops.clip(remaining, 0.0, 1.0)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "total_steps": self.total_steps,
-            "decay_start": self.decay_start,
-        }
-
-
-class OptimizerGroup(OptimizerPair):
-    """`OptimizerPair` for any number of optimizers (CycleGAN has four).
-
-    Lists every member's variables so JAX's `fit()` threads all their states
-    through the jitted step; the members save their own variables as
-    attributes of the model, so this holder saves none.
-
-    Args:
-        optimizers: a dict `{name: optimizer}`.
-        name: the holder's name.
-    """
-
-    def __init__(self, optimizers, name="optimizer_group"):
-        # Skips OptimizerPair.__init__, which takes exactly two optimizers.
-        keras.optimizers.Optimizer.__init__(self, learning_rate=0.0, name=name)
-        self.members = dict(optimizers)
-
-    @property
-    def optimizers(self):
-        return list(self.members.values())
-
-    def get_config(self):
-        return {
-            "optimizers": {
-                key: keras.saving.serialize_keras_object(optimizer)
-                for key, optimizer in self.members.items()
-            },
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        optimizers = {
-            key: keras.saving.deserialize_keras_object(optimizer)
-            for key, optimizer in config["optimizers"].items()
-        }
-        return cls(optimizers, name=config.get("name", "optimizer_group"))
-
-
-class _JointUpdate:
-    """Lets `GAN.apply_update` step two networks with their own optimizers.
-
-    The generators share one loss (the cycle loss ties them), so one
-    gradient computation serves both; each optimizer then applies the
-    gradients of its own network. Adam is elementwise, so this equals the
-    paper's single Adam over both networks' parameters.
-    """
-
-    def __init__(self, optimizers, variable_lists):
-        self.optimizers = optimizers
-        self.sizes = [len(variables) for variables in variable_lists]
-
-    def scale_loss(self, loss):
-        return self.optimizers[0].scale_loss(loss)
-
-    def apply(self, grads, variables):
-        # Under float16 each optimizer is a LossScaleOptimizer with its own
-        # dynamic scale; the gradient was taken at the first one's, so the
-        # others get theirs rescaled before they unscale and check them.
-        lead_scale = self.optimizers[0].scale_loss(1.0)
-        start = 0
-        for optimizer, size in zip(self.optimizers, self.sizes):
-            part = list(grads[start : start + size])
-            if optimizer is not self.optimizers[0] and isinstance(
-                optimizer, keras.optimizers.LossScaleOptimizer
-            ):
-                ratio = ops.divide(optimizer.scale_loss(1.0), lead_scale)
-                part = [ops.multiply(g, ops.cast(ratio, g.dtype)) for g in part]
-            gan_backend.apply_gradients(optimizer, part, variables[start : start + size])
-            start += size
-
-
-def _default_optimizer(learning_rate, total_steps, name):
-    if total_steps:
-        learning_rate = LinearDecay(learning_rate, total_steps)
-    return keras.optimizers.Adam(learning_rate, beta_1=0.5, name=name)
+# -- optimizers and losses -----------------------------------------------------
 
 
 def _mean_abs(x, y):
     return ops.mean(ops.abs(ops.cast(x, "float32") - ops.cast(y, "float32")))
 
 
-def _to_unit_range(images):
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype("float32") / 127.5 - 1.0
-    return images.astype("float32")
 
 
 # -- the model ------------------------------------------------------------------
@@ -311,8 +182,6 @@ def _to_unit_range(images):
 # the cycle and identity weights against it, so the adversarial terms are
 # doubled to keep its balance.
 _ADVERSARIAL_SCALE = 2.0
-
-_OPTIMIZER_NAMES = ("g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer")
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -399,9 +268,7 @@ class CycleGAN(GAN):
         super().__init__(generator_ab, discriminator_b, latent_dim=0, seed=seed, **kwargs)
         self.generator_ba = generator_ba
         self.discriminator_a = discriminator_a
-        for role, net in (("generator_ba", generator_ba), ("discriminator_a", discriminator_a)):
-            if not net.built:
-                raise ValueError(f"The {role} {net.name!r} is not built; give it a keras.Input.")
+        self.check_networks(generator_ba=generator_ba, discriminator_a=discriminator_a)
         self.image_size = int(image_size)
         self.channels = int(channels)
         self.generator_filters = generator_filters
@@ -413,7 +280,6 @@ class CycleGAN(GAN):
             0.5 * self.cycle_weight if identity_weight is None else float(identity_weight)
         )
         self.pool_size = int(pool_size)
-        self.loss_pair = gan_losses.get("least_squares")
         image_shape = (None, self.image_size, self.image_size, self.channels)
         self.pool_a = ImagePool(pool_size, name="pool_a")
         self.pool_b = ImagePool(pool_size, name="pool_b")
@@ -433,73 +299,52 @@ class CycleGAN(GAN):
 
     # -- compile -------------------------------------------------------------
 
-    def compile(
-        self,
-        g_ab_optimizer=None,
-        g_ba_optimizer=None,
-        d_a_optimizer=None,
-        d_b_optimizer=None,
-        loss="least_squares",
-        learning_rate=2e-4,
-        total_steps=None,
-        jit_compile="auto",
-        run_eagerly=False,
-        steps_per_execution=1,
-        **kwargs,
-    ):
+    #: G, F, D_A and D_B's optimizers, in the order of `networks()`.
+    optimizer_names = ("g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer")
+
+    def compile(self, learning_rate=2e-4, total_steps=None, **kwargs):
         """Configure training: four optimizers, one per network.
 
         Args:
-            g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer: the
-                optimizers of G, F, D_A and D_B (instances, names or
-                configs); four distinct instances. Default
-                `Adam(learning_rate, beta_1=0.5)`, with `LinearDecay` when
-                `total_steps` is given.
-            loss: the adversarial loss pair; the paper's "least_squares".
             learning_rate: the default optimizers' initial rate.
             total_steps: steps of the whole run (epochs x steps per epoch):
                 the default optimizers then decay linearly to zero over the
                 second half. None keeps the rate constant.
-            jit_compile, run_eagerly, steps_per_execution: as in
-                `keras_gans.GAN.compile`.
+            **kwargs: `keras_gans.GAN.compile`'s: `g_ab_optimizer`,
+                `g_ba_optimizer`, `d_a_optimizer`, `d_b_optimizer` (the
+                optimizers of G, F, D_A and D_B; default
+                `Adam(learning_rate, beta_1=0.5)`, with `LinearDecay` when
+                `total_steps` is given), `loss` (the adversarial pair; the
+                paper's "least_squares"), `jit_compile`, ...
         """
-        if kwargs.get("optimizer") is not None or kwargs.get("d_optimizer") is not None:
-            raise ValueError(
-                "CycleGAN.compile takes g_ab_optimizer, g_ba_optimizer, "
-                "d_a_optimizer and d_b_optimizer."
-            )
-        for key in ("optimizer", "d_optimizer", "g_optimizer", "d_steps", "g_steps"):
-            kwargs.pop(key, None)
-        given = (g_ab_optimizer, g_ba_optimizer, d_a_optimizer, d_b_optimizer)
-        optimizers = [
-            keras.optimizers.get(o) if o is not None
-            else _default_optimizer(learning_rate, total_steps, name)
-            for o, name in zip(given, _OPTIMIZER_NAMES)
+        self._learning_rate, self._total_steps = float(learning_rate), total_steps
+        super().compile(**kwargs)
+
+    def compile_defaults(self):
+        return {"loss": "least_squares", "d_steps": 1, "g_steps": 1}
+
+    def default_optimizer(self, name):
+        rate = self._learning_rate
+        if self._total_steps:
+            rate = LinearDecay(rate, self._total_steps)
+        return keras.optimizers.Adam(rate, beta_1=0.5, name=name)
+
+    def build_phases(self):
+        """Both discriminators, then both generators; each phase takes one
+        gradient of its joint loss, and each network's optimizer applies its
+        part (Adam is elementwise: the same as the paper's one Adam over both
+        networks)."""
+        return [
+            Phase("discriminators", networks=("discriminator_a", "discriminator_b"),
+                  optimizers=("d_a_optimizer", "d_b_optimizer"),
+                  loss=lambda step, repeat: self.discriminator_loss(*step.batch),
+                  logs=("d_a_loss", "d_b_loss"), repeats=self.d_steps),
+            Phase("generators", networks=("generator_ab", "generator_ba"),
+                  optimizers=("g_ab_optimizer", "g_ba_optimizer"),
+                  loss=lambda step, repeat: self.generator_loss(*step.batch),
+                  logs=("g_ab_loss", "g_ba_loss", "cycle_loss", "identity_loss"),
+                  repeats=self.g_steps),
         ]
-        if len({id(o) for o in optimizers}) < 4:
-            raise ValueError("The four CycleGAN optimizers must be distinct instances.")
-        optimizers = [self.with_loss_scaling(o) for o in optimizers]
-        for key, optimizer in zip(_OPTIMIZER_NAMES, optimizers):
-            setattr(self, key, optimizer)
-        self.loss_pair = gan_losses.get(loss)
-        self.d_steps = self.g_steps = 1
-        self._requested_jit_compile = jit_compile
-        if jit_compile == "auto" and not run_eagerly:
-            jit_compile = self._auto_jit_compile()
-        keras.Model.compile(
-            self,
-            optimizer=OptimizerGroup(dict(zip(_OPTIMIZER_NAMES, optimizers)), "cyclegan_optimizers"),
-            jit_compile=jit_compile,
-            run_eagerly=run_eagerly,
-            steps_per_execution=steps_per_execution,
-            auto_scale_loss=False,
-            **kwargs,
-        )
-        # Build optimizer state eagerly, before a traced step or load_model.
-        for optimizer, network in zip(optimizers, self._networks()):
-            optimizer.build(network.trainable_variables)
-        self.optimizer.built = True
-        self._trackers = [keras.metrics.Mean(name=name) for name in self.metric_names()]
 
     def set_total_steps(self, total_steps):
         """Make every optimizer's `LinearDecay` end at `total_steps`, as if
@@ -509,7 +354,7 @@ class CycleGAN(GAN):
         Returns the number of optimizers whose schedule changed.
         """
         changed = 0
-        for key in _OPTIMIZER_NAMES:
+        for key in self.optimizer_names:
             optimizer = getattr(self, key)
             optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
             schedule = optimizer._learning_rate
@@ -520,31 +365,18 @@ class CycleGAN(GAN):
             self.train_function = None
         return changed
 
-    def _networks(self):
-        """G, F, D_A, D_B: in the order of `_OPTIMIZER_NAMES`."""
-        return (self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b)
-
-    def get_compile_config(self):
-        if not self.compiled:
-            return {}
-        config = {
-            key: keras.saving.serialize_keras_object(getattr(self, key)) for key in _OPTIMIZER_NAMES
+    def networks(self):
+        """G, F, D_A, D_B: in the order of `optimizer_names`."""
+        return {
+            "generator_ab": self.generator_ab,
+            "generator_ba": self.generator_ba,
+            "discriminator_a": self.discriminator_a,
+            "discriminator_b": self.discriminator_b,
         }
-        config.update(
-            loss=gan_losses.serialize(self.loss_pair),
-            jit_compile=self._requested_jit_compile,
-            run_eagerly=self.run_eagerly,
-            steps_per_execution=self.steps_per_execution,
-        )
-        return config
 
-    def compile_from_config(self, config):
-        config = dict(config)
-        for key in _OPTIMIZER_NAMES:
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        config["loss"] = gan_losses.deserialize(config.get("loss", "least_squares"))
-        self.compile(**config)
+    @property
+    def latents(self):
+        return []  # A CycleGAN translates; it draws no latent inputs.
 
     @property
     def generator_variables(self):
@@ -553,9 +385,6 @@ class CycleGAN(GAN):
     @property
     def discriminator_variables(self):
         return self.discriminator_a.trainable_variables + self.discriminator_b.trainable_variables
-
-    def metric_names(self):
-        return ["g_ab_loss", "g_ba_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss"]
 
     # -- data ----------------------------------------------------------------
 
@@ -621,7 +450,11 @@ class CycleGAN(GAN):
             self.discriminator_b(real_b, training=training),
             self.discriminator_b(fake_b, training=training),
         )
-        return d_a_loss + d_b_loss, {"d_a_loss": d_a_loss, "d_b_loss": d_b_loss}
+        loss = d_a_loss + d_b_loss
+        regularization = self.regularization_loss(self.discriminator_a, self.discriminator_b)
+        if regularization is not None:
+            loss = loss + regularization
+        return loss, {"d_a_loss": d_a_loss, "d_b_loss": d_b_loss}
 
     def generator_loss(self, real_a, real_b, training=True):
         """Both generators' objective: adversarial + lambda * cycle +
@@ -649,6 +482,9 @@ class CycleGAN(GAN):
             loss = loss + self.identity_weight * identity_loss
         else:  # Skipped, not just weighted by zero: it costs two generator passes.
             identity_loss = ops.zeros((), "float32")
+        regularization = self.regularization_loss(self.generator_ab, self.generator_ba)
+        if regularization is not None:
+            loss = loss + regularization
         logs = {
             "g_ab_loss": g_ab_loss,
             "g_ba_loss": g_ba_loss,
@@ -656,35 +492,6 @@ class CycleGAN(GAN):
             "identity_loss": identity_loss,
         }
         return loss, logs
-
-    # -- the step: discriminators, then generators ----------------------------
-
-    def gan_train_step(self, data):
-        """`GAN.gan_train_step` with two networks per phase. Each phase takes
-        one gradient of the phase's joint loss; `_JointUpdate` hands each
-        network's gradients to that network's optimizer."""
-        real_a, real_b = self.unpack_batch(data)
-        discriminators = _JointUpdate(
-            [self.d_a_optimizer, self.d_b_optimizer],
-            [self.discriminator_a.trainable_variables, self.discriminator_b.trainable_variables],
-        )
-        generators = _JointUpdate(
-            [self.g_ab_optimizer, self.g_ba_optimizer],
-            [self.generator_ab.trainable_variables, self.generator_ba.trainable_variables],
-        )
-        logs = self.apply_update(
-            discriminators,
-            self.discriminator_variables,
-            lambda: self.discriminator_loss(real_a, real_b, training=True),
-        )
-        logs.update(
-            self.apply_update(
-                generators,
-                self.generator_variables,
-                lambda: self.generator_loss(real_a, real_b, training=True),
-            )
-        )
-        return self._update_trackers(logs)
 
     def gan_test_step(self, data):
         real_a, real_b = self.unpack_batch(data)
@@ -716,7 +523,7 @@ class CycleGAN(GAN):
         expected = (self.image_size, self.image_size, self.channels)
         if batch.ndim != 4 or batch.shape[1:] != expected:
             raise ValueError(f"Expected images of shape (n, *{expected}), got {images.shape}.")
-        x = _to_unit_range(batch)
+        x = image_utils.to_unit_range(batch)
         out = np.concatenate(
             [
                 ops.convert_to_numpy(generators[direction](x[i : i + batch_size], training=False))
@@ -746,7 +553,7 @@ class CycleGAN(GAN):
     def grid_images(self, inputs):
         """Rows `a, G(a), F(G(a))` for each test image of A, then
         `b, F(b), G(F(b))` for each of B; 3 columns."""
-        images_a, images_b = (_to_unit_range(x) for x in inputs)
+        images_a, images_b = (image_utils.to_unit_range(x) for x in inputs)
         fake_b = self.translate(images_a, "a_to_b")
         fake_a = self.translate(images_b, "b_to_a")
         rows = [np.stack([images_a, fake_b, self.translate(fake_b, "b_to_a")], axis=1)]
@@ -772,10 +579,7 @@ class CycleGAN(GAN):
             "seed": self.seed,
         }
         # The networks too, so that custom ones come back.
-        for key, network in zip(
-            ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b"), self._networks()
-        ):
-            config[key] = keras.saving.serialize_keras_object(network)
+        config.update(self.network_config())
         return config
 
     @classmethod
@@ -813,8 +617,8 @@ class TranslationGrid(SampleGrid):
     """
 
     def __init__(self, directory, images_a, images_b, every_n_epochs=1):
-        images_a = _to_unit_range(keras.ops.convert_to_numpy(images_a))
-        images_b = _to_unit_range(keras.ops.convert_to_numpy(images_b))
+        images_a = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_a))
+        images_b = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_b))
         super().__init__(
             directory, every_n_epochs, num_samples=3 * (len(images_a) + len(images_b)), ncols=3
         )

@@ -124,6 +124,8 @@ class DCGAN(GAN):
         seed: seed of the noise SeedGenerator.
         generator, discriminator: built networks to use instead (the
             image size and channels are then read from the generator).
+        **kwargs: `keras_gans.GAN` arguments (`ema_decay`, ...) and
+            `keras.Model`'s (`name`).
 
     Example:
 
@@ -162,17 +164,11 @@ class DCGAN(GAN):
         self.discriminator_width = discriminator_width
 
     def get_config(self):
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "channels": self.channels,
-            "latent_dim": self.latent_dim,
-            "generator_width": self.generator_width,
-            "discriminator_width": self.discriminator_width,
-            "seed": self.seed,
-        }
-        if self._given_networks:
-            config.update({k: v for k, v in super().get_config().items()
-                           if k in ("generator", "discriminator")})
-        return config
+        config = super().get_config()
+        config.update(
+            image_size=self.image_size,
+            channels=self.channels,
+            generator_width=self.generator_width,
+            discriminator_width=self.discriminator_width,
+        )
+        return config if self._given_networks else self.without_networks(config)

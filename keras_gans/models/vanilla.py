@@ -85,6 +85,8 @@ class VanillaGAN(GAN):
         seed: seed of the noise SeedGenerator.
         generator, discriminator: built networks to use instead (the data
             shape is then read from the generator).
+        **kwargs: `keras_gans.GAN` arguments (`ema_decay`, ...) and
+            `keras.Model`'s (`name`).
 
     Example:
 
@@ -128,18 +130,12 @@ class VanillaGAN(GAN):
         self.output_activation = output_activation
 
     def get_config(self):
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "data_shape": list(self.data_shape),
-            "latent_dim": self.latent_dim,
-            "generator_units": list(self.generator_units),
-            "discriminator_units": list(self.discriminator_units),
-            "dropout": self.dropout,
-            "output_activation": self.output_activation,
-            "seed": self.seed,
-        }
-        if self._given_networks:
-            config.update({k: v for k, v in super().get_config().items()
-                           if k in ("generator", "discriminator")})
-        return config
+        config = super().get_config()
+        config.update(
+            data_shape=list(self.data_shape),
+            generator_units=list(self.generator_units),
+            discriminator_units=list(self.discriminator_units),
+            dropout=self.dropout,
+            output_activation=self.output_activation,
+        )
+        return config if self._given_networks else self.without_networks(config)
