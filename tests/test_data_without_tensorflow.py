@@ -1,6 +1,7 @@
 """keras_gans without TensorFlow: the NumPy pipeline serves arrays and
-folders, and TensorFlow-only features say what they need. The check runs
-in its own Python process, with TensorFlow blocked."""
+folders, TensorFlow-only features say what they need, and on JAX and
+PyTorch `import keras_gans` does not import TensorFlow. Each check runs in
+its own Python process, with its own backend."""
 
 import os
 import subprocess
@@ -38,3 +39,15 @@ def test_without_tensorflow_arrays_load_and_tf_features_say_so():
     assert "TensorFlow Datasets name" in errors[0]
     assert "needs TensorFlow" in errors[1] and "needs TensorFlow" in errors[2]
 
+
+@pytest.mark.single_backend
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_import_on_jax_and_torch_leaves_tensorflow_out(backend):
+    # TensorFlow is installed here; only the tf.data pipeline, TFDS and
+    # exports import it, when they are used.
+    pytest.importorskip(backend)
+    check = "import sys, keras_gans; print(sorted(m for m in sys.modules if m.startswith('tensorflow')))"
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

@@ -15,6 +15,9 @@ resize with an antialiasing filter, cache, shuffle, flip, batch and prefetch.
 All backends accept the result: Keras 3 feeds `tf.data` to JAX and PyTorch
 models too.
 
+TensorFlow is imported when a pipeline is built, not with this module:
+`import keras_gans` on JAX or PyTorch leaves it out.
+
 Example:
 
 >>> from keras_gans import data
@@ -22,6 +25,8 @@ Example:
 >>> images = next(iter(ds))  # (32, 64, 64, 3) float32 in [-1, 1]
 """
 
+import importlib
+import importlib.util
 import os
 import pathlib
 import warnings
@@ -34,10 +39,19 @@ from keras_gans.data.files import folder_labels, scan_image_folder, warn_skipped
 from keras_gans.data.tfds import is_tfds_name, load_tfds
 
 
-try:
-    import tensorflow as tf
-except ImportError:  # keras_gans runs on any backend; only this module needs TF.
-    tf = None
+class _LazyModule:
+    """A module imported on first use of one of its attributes: TensorFlow
+    takes seconds to import and is not needed on JAX and PyTorch until a
+    tf.data pipeline is built."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+tf = _LazyModule("tensorflow")
 
 AUTOTUNE = -1  # The value of `tf.data.AUTOTUNE`, usable without TensorFlow.
 
@@ -51,8 +65,12 @@ _SHUFFLE_BUFFER = 10_000
 _JITTER_SCALE = 286 / 256
 
 
+def _has_tensorflow():
+    return importlib.util.find_spec("tensorflow") is not None
+
+
 def _require_tf():
-    if tf is None:
+    if not _has_tensorflow():
         raise ImportError(
             "This needs TensorFlow (tf.data, TensorFlow Datasets): `pip install "
             "tensorflow` (the CPU-only package is enough). Without it, "
@@ -465,7 +483,7 @@ def image_dataset(
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}.")
     if pipeline not in ("auto", "tf", "numpy"):
         raise ValueError(f"pipeline must be 'auto', 'tf' or 'numpy', got {pipeline!r}.")
-    if pipeline == "numpy" or (pipeline == "auto" and tf is None):
+    if pipeline == "numpy" or (pipeline == "auto" and not _has_tensorflow()):
         return numpy_pipeline.numpy_image_dataset(
             source, size, channels, batch_size, with_labels=with_labels,
             shuffle=shuffle, flip=flip, drop_remainder=drop_remainder, split=split,
