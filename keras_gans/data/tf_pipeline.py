@@ -469,7 +469,9 @@ def image_dataset(
         FileNotFoundError: a path that does not exist.
         ValueError: no images, bad arrays, an unknown TFDS name, or labels
             that the source does not have.
-        DatasetDownloadError: a TFDS download failed (e.g. offline).
+        DatasetDownloadError: a TFDS download failed, or its hosts do not
+            answer (offline: found within `keras_gans.data.tfds.PROBE_TIMEOUT`
+            seconds, not after minutes of retries).
 
     Example:
 
