@@ -221,7 +221,8 @@ def load_tfds(name, *, split="train", data_dir=None, image_key=None, label_key=N
                 f"and download=False. {advice}"
             )
         addresses = download_addresses(builder)
-        error = probe_connection(addresses) if addresses else None
+        # PROBE_TIMEOUT read now, so that setting it takes effect.
+        error = probe_connection(addresses, PROBE_TIMEOUT) if addresses else None
         if error is not None:
             hosts = ", ".join(f"{host}:{port}" for host, port in addresses)
             raise _download_failed(name, f"cannot reach {hosts}: {_first_line(error)}",
