@@ -294,7 +294,7 @@ def repeat_for_steps(dataset, steps_per_epoch):
     """Repeat a finite dataset when `steps_per_epoch` is set, so that `fit`
     never runs out of batches. A closing `prefetch_to_device` stage stays
     last: the repeat goes before it, as tf.data requires."""
-    return gan_data._repeat(dataset) if steps_per_epoch else dataset
+    return gan_data.repeat(dataset) if steps_per_epoch else dataset
 
 
 def find_model(path):

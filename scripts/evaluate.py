@@ -201,7 +201,7 @@ def real_source(args, extractor):
             return z[key], None
     from keras_gans import data as gan_data
 
-    if os.sep in args.data or args.data.endswith((".npz", ".keras")) or not gan_data._TFDS_NAME.fullmatch(args.data):
+    if os.sep in args.data or args.data.endswith((".npz", ".keras")) or not gan_data.is_tfds_name(args.data):
         raise FileNotFoundError(f"--data: no such folder or file: {args.data}")
     size = args.image_size or (extractor.image_size[0] if extractor.image_size else 64)
     ds = gan_data.image_dataset(

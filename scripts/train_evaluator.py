@@ -125,8 +125,7 @@ def load_folder(path, image_size, holdout, seed):
     # metrics read real data: the same files (hidden ones such as
     # .ipynb_checkpoints/ or macOS ._x.jpg left out), centre-cropped to a
     # square and resized once. Imported here: keras_gans loads TensorFlow.
-    from keras_gans.data import scan_image_folder
-    from keras_gans.data_numpy import load_image
+    from keras_gans.data import load_image, scan_image_folder
 
     try:
         folder = scan_image_folder(path)

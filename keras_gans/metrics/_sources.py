@@ -45,7 +45,7 @@ def subset_indices(n, max_samples, seed):
 
 
 def _iter_folder(folder, batch_size, max_samples, seed, image_size, channels):
-    from keras_gans.data_numpy import load_image  # the files, read as training reads them
+    from keras_gans.data import load_image  # the files, read as training reads them
 
     scan = scan_folder(folder)
     idx = subset_indices(len(scan.files), max_samples, seed)

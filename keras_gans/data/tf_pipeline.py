@@ -1,10 +1,12 @@
-"""Image datasets for GAN training.
+"""The tf.data input pipeline, and `image_dataset()`, the library's one data
+entry point.
 
-`image_dataset()` is the library's one data entry point. It turns a folder of
-images, a NumPy array (or `.npz` file) or a TensorFlow Datasets name into a
-`tf.data.Dataset` of float32 image batches scaled to `[-1, 1]`, the range a
-`tanh` generator produces. `unpaired_dataset()` builds the two-domain,
-unpaired stream that CycleGAN trains on.
+`image_dataset()` turns a folder of images, a NumPy array (or `.npz` file) or
+a TensorFlow Datasets name into a `tf.data.Dataset` of float32 image batches
+scaled to `[-1, 1]`, the range a `tanh` generator produces; without
+TensorFlow (or with `pipeline="numpy"`) it hands folders and arrays to the
+NumPy pipeline. `unpaired_dataset()` builds the two-domain, unpaired stream
+that CycleGAN trains on.
 
 Every source goes through the same steps: decode (a photo turned upright by
 its EXIF orientation), convert to the requested number of channels,
@@ -13,6 +15,9 @@ resize with an antialiasing filter, cache, shuffle, flip, batch and prefetch.
 All backends accept the result: Keras 3 feeds `tf.data` to JAX and PyTorch
 models too.
 
+TensorFlow is imported when a pipeline is built, not with this module:
+`import keras_gans` on JAX or PyTorch leaves it out.
+
 Example:
 
 >>> from keras_gans import data
@@ -20,32 +25,35 @@ Example:
 >>> images = next(iter(ds))  # (32, 64, 64, 3) float32 in [-1, 1]
 """
 
-import collections
-import concurrent.futures
-import dataclasses
+import importlib
+import importlib.util
 import os
 import pathlib
-import re
 import warnings
 
 import numpy as np
 
-try:
-    import tensorflow as tf
-except ImportError:  # keras_gans runs on any backend; only this module needs TF.
-    tf = None
+from keras_gans.data import numpy_pipeline
+from keras_gans.data.arrays import check_arrays, npz_arrays
+from keras_gans.data.files import folder_labels, scan_image_folder, warn_skipped
+from keras_gans.data.tfds import is_tfds_name, load_tfds
+
+
+class _LazyModule:
+    """A module imported on first use of one of its attributes: TensorFlow
+    takes seconds to import and is not needed on JAX and PyTorch until a
+    tf.data pipeline is built."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+tf = _LazyModule("tensorflow")
 
 AUTOTUNE = -1  # The value of `tf.data.AUTOTUNE`, usable without TensorFlow.
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-
-# Image formats that neither TensorFlow nor this module decodes. A folder's
-# files in them are counted in a warning rather than silently left out.
-_UNREAD_IMAGE_EXTENSIONS = (
-    ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".ppm",
-    ".pgm", ".pbm", ".pnm", ".tga", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef",
-    ".arw",
-)
 
 # Datasets smaller than this are shuffled with a buffer holding all of them
 # (a perfect shuffle); larger ones use a 10k buffer to bound memory, and are
@@ -56,291 +64,19 @@ _SHUFFLE_BUFFER = 10_000
 # CycleGAN's random jitter: resize 256 -> 286, then crop back to 256.
 _JITTER_SCALE = 286 / 256
 
-# `image_dataset` accepts a TFDS name like "mnist", "cycle_gan/horse2zebra" or
-# "mnist:3.*.*": a builder name, an optional config and an optional version.
-_TFDS_NAME = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?")
 
-
-class DatasetDownloadError(RuntimeError):
-    """A TensorFlow Datasets download (or preparation) failed."""
+def _has_tensorflow():
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 def _require_tf():
-    if tf is None:
+    if not _has_tensorflow():
         raise ImportError(
             "This needs TensorFlow (tf.data, TensorFlow Datasets): `pip install "
             "tensorflow` (the CPU-only package is enough). Without it, "
             "image_dataset() still loads folders, arrays and .npz files "
             "(pipeline='numpy')."
         )
-
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-# -- folders of image files ---------------------------------------------------
-
-
-@dataclasses.dataclass
-class ImageFolder:
-    """The images found in a folder by `scan_image_folder()`.
-
-    Attributes:
-        path: the folder.
-        files: paths of the images that look decodable, sorted.
-        labels: one integer per file: the index of its class subfolder in
-            `class_names`, or -1 for a file directly in `path`.
-        class_names: the sorted names of the subfolders that hold images;
-            empty for a flat folder.
-        skipped: paths with an image extension that are not decodable images
-            (empty, truncated, or another kind of file) or that TensorFlow
-            misreads (8-bit BMPs with a colour palette, animated WebP).
-        orientations: one EXIF orientation (1-8) per file, 1 (upright) for
-            files without one; only JPEG and WebP files are read for it.
-        ignored: `{extension: count}` of the files in image formats that are
-            not read (`.tiff`, `.heic`, ...).
-    """
-
-    path: pathlib.Path
-    files: list
-    labels: list
-    class_names: list
-    skipped: list
-    orientations: list = None
-    ignored: dict = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.orientations is None:
-            self.orientations = [1] * len(self.files)
-
-
-# In a JPEG's entropy-coded data, 0xFF is followed by 0x00 (a stuffed byte) or
-# a restart marker (0xD0-0xD7); any other byte after it starts a marker.
-_JPEG_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
-def _jpeg_reaches_end(data):
-    """Whether a JPEG's segments run on to its end-of-image marker. Walking
-    them skips what only looks like one, e.g. in an EXIF thumbnail."""
-    pos = 2  # after the start-of-image marker
-    while pos + 2 <= len(data):
-        if data[pos] != 0xFF:  # Stray bytes, which decoders skip too.
-            pos = data.find(b"\xff", pos)
-            if pos < 0:
-                return False
-            continue
-        marker = data[pos + 1]
-        if marker == 0xD9:  # end of image
-            return True
-        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            pos += 1 if marker == 0xFF else 2  # fill byte, or a marker without length
-            continue
-        if pos + 4 > len(data):
-            return False
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
-            match = _JPEG_MARKER_AFTER_SCAN.search(data, pos)
-            if match is None:
-                return False
-            pos = match.start()
-    return False
-
-
-def _bmp_decodes(head, size):
-    """TensorFlow decodes uncompressed 8/24/32-bit BMPs, but reads 8-bit
-    ones' palette indices as grey levels: only a grey-ramp palette is right.
-    BMPs have no end marker, so check the file holds every row of pixels."""
-    offset = int.from_bytes(head[10:14], "little")
-    header_size = int.from_bytes(head[14:18], "little")
-    width = int.from_bytes(head[18:22], "little", signed=True)
-    height = abs(int.from_bytes(head[22:26], "little", signed=True))
-    bits = int.from_bytes(head[28:30], "little")
-    compression = int.from_bytes(head[30:34], "little")
-    row_bytes = (bits * width + 31) // 32 * 4
-    if not (bits in (8, 24, 32) and compression in (0, 3) and width > 0
-            and size >= offset + row_bytes * height):
-        return False
-    if bits == 8:
-        colors = int.from_bytes(head[46:50], "little") or 256
-        palette = head[14 + header_size : 14 + header_size + 4 * colors]
-        ramp = bytes(range(colors)) if colors <= 256 else b""
-        # Entries are blue, green, red, unused: each of the three a ramp.
-        return len(palette) == 4 * colors and all(palette[i::4] == ramp for i in range(3))
-    return True
-
-
-def _decodable_format(path):
-    """A cheap structural check of one image file: its header, and that it
-    was written to the end (truncated downloads are the common failure).
-    Returns `(kind, head)`: "jpeg", "png", "gif", "webp", "bmp" or None for
-    a file that fails, and the file's first bytes."""
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(14 + 124 + 1024)  # a BMP's largest header and palette
-            f.seek(max(0, size - 1024))
-            tail = f.read()
-            if size >= 32 and head.startswith(b"\xff\xd8\xff"):
-                if tail.rstrip(b"\x00").endswith(b"\xff\xd9"):  # the usual end
-                    return "jpeg", head
-                # Phones append data after the image (Samsung trailers, motion
-                # photos' videos), which decoders ignore: walk the segments.
-                # That reads the whole file, but only for such files (and
-                # truncated ones), and decoding reads it all anyway.
-                f.seek(0)
-                return ("jpeg" if _jpeg_reaches_end(f.read()) else None), head
-    except OSError:
-        return None, b""
-    if size < 32:
-        kind = None
-    elif head.startswith(b"\x89PNG\r\n\x1a\n"):  # PNG ends with an IEND chunk.
-        kind = "png" if b"IEND" in tail else None
-    elif head[:6] in (b"GIF87a", b"GIF89a"):  # GIF ends with a ";" trailer.
-        kind = "gif" if tail.rstrip(b"\x00").endswith(b";") else None
-    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":  # RIFF gives its length.
-        # TensorFlow's decoder fails on (or worse) animated WebP: skip those.
-        animated = head[12:16] == b"VP8X" and head[20] & 0x02
-        complete = size >= 8 + int.from_bytes(head[4:8], "little")
-        kind = "webp" if complete and not animated else None
-    elif head.startswith(b"BM"):
-        kind = "bmp" if _bmp_decodes(head, size) else None
-    else:
-        kind = None
-    return kind, head
-
-
-def _jpeg_orientation(head):
-    """The EXIF orientation in a JPEG's first bytes: 1 when it has none, None
-    when they do not reach it (it usually lies within the first 200)."""
-    pos = 2
-    while pos + 4 <= len(head) and head[pos] == 0xFF and head[pos + 1] != 0xDA:
-        end = pos + 2 + int.from_bytes(head[pos + 2 : pos + 4], "big")
-        if head[pos + 1] == 0xE1 and head[pos + 4 : pos + 10] == b"Exif\x00\x00":
-            tiff = head[pos + 10 : end]  # a TIFF header, then IFD0's entries
-            order = "little" if tiff[:2] == b"II" else "big"
-            ifd = int.from_bytes(tiff[4:8], order)
-            entries = int.from_bytes(tiff[ifd : ifd + 2], order)
-            for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
-                if entry + 12 > len(tiff):
-                    return None
-                if int.from_bytes(tiff[entry : entry + 2], order) == 0x0112:
-                    return int.from_bytes(tiff[entry + 8 : entry + 10], order)
-            return None if ifd + 2 > len(tiff) else 1
-        pos = end
-    return 1 if pos + 4 <= len(head) else None
-
-
-def _exif_orientation(path, head):
-    """A JPEG's or WebP's EXIF orientation (1-8), 1 when it has none: read
-    from the JPEG's `head`, else by Pillow (which reads the metadata only)."""
-    orientation = _jpeg_orientation(head) if head.startswith(b"\xff\xd8") else None
-    if orientation is None:
-        from PIL import Image
-
-        try:
-            with Image.open(path) as image:
-                orientation = image.getexif().get(0x0112, 1)
-        except Exception:  # Pillow raises many kinds; the decoder will have its say.
-            return 1
-    return orientation if orientation in range(1, 9) else 1
-
-
-def _inspect(path):
-    """(decodable, EXIF orientation) of one file. Only JPEG and WebP are
-    read for an orientation: Pillow would decode a whole PNG to find one."""
-    kind, head = _decodable_format(path)
-    return kind is not None, (_exif_orientation(path, head) if kind in ("jpeg", "webp") else 1)
-
-
-def scan_image_folder(path):
-    """Lists the images in a folder, their class labels and unreadable files.
-
-    Files are found recursively by extension (`.jpg`, `.jpeg`, `.png`, `.bmp`,
-    `.gif`, `.webp`, any case); hidden files and folders (names starting
-    with ".", such as `.ipynb_checkpoints`) are ignored, and files in other
-    image formats (`.tiff`, `.heic`, ...) are counted in `ignored`. The sorted
-    names of the subfolders that hold images become the class names, and an
-    image's label is the index of the top-level subfolder it lies in.
-
-    Each file is checked once, cheaply (its header and its end, not a full
-    decode), so that broken files are reported up front instead of failing
-    an epoch halfway through. The EXIF orientation of JPEG and WebP files is
-    read then too, so that photos taken sideways are loaded upright.
-
-    Args:
-        path: the folder, a string or `pathlib.Path`.
-
-    Returns:
-        An `ImageFolder` with `files`, `labels`, `class_names`, `skipped`,
-        `orientations` and `ignored`.
-
-    Raises:
-        FileNotFoundError: the folder does not exist.
-        ValueError: the folder holds no decodable image.
-
-    Example:
-
-    >>> folder = scan_image_folder("flowers")
-    >>> folder.class_names, len(folder.files), len(folder.skipped)
-    (['daisy', 'dandelion', 'rose', 'sunflower', 'tulip'], 4317, 0)
-    """
-    root = pathlib.Path(path).expanduser()
-    if not root.exists():
-        raise FileNotFoundError(f"Image folder not found: {root}")
-    if not root.is_dir():
-        raise NotADirectoryError(f"Not a folder: {root}")
-
-    candidates, classes, other_extensions = [], [], collections.Counter()
-    visited = set()  # Linked folders are followed, so guard against cycles.
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        if os.path.realpath(folder) in visited:
-            subfolders[:] = []
-            continue
-        visited.add(os.path.realpath(folder))
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        relative = pathlib.Path(folder).relative_to(root).parts
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            extension = os.path.splitext(name)[1].lower()
-            if extension in IMAGE_EXTENSIONS:
-                candidates.append(os.path.join(folder, name))
-                classes.append(relative[0] if relative else None)
-            else:
-                other_extensions[extension or "(no extension)"] += 1
-
-    if not candidates:
-        looked_for = ", ".join(IMAGE_EXTENSIONS)
-        if other_extensions:
-            found = ", ".join(f"{e} ({n})" for e, n in other_extensions.most_common())
-            found = f"It holds only files with other extensions: {found}."
-        else:
-            found = "It is empty."
-        raise ValueError(
-            f"No images in {root} (looked recursively for {looked_for}, in "
-            f"any case). {found}"
-        )
-
-    # Reading a few bytes per file is I/O bound: threads overlap the waits.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        ok, orientations = zip(*pool.map(_inspect, candidates))
-    files = [f for f, good in zip(candidates, ok) if good]
-    orientations = [o for o, good in zip(orientations, ok) if good]
-    skipped = [f for f, good in zip(candidates, ok) if not good]
-    if not files:
-        raise ValueError(
-            f"None of the {len(candidates)} image files in {root} is a "
-            f"decodable image (empty, truncated or not an image), e.g. "
-            f"{skipped[0]}"
-        )
-    kept_classes = [c for c, good in zip(classes, ok) if good]
-    class_names = sorted({c for c in kept_classes if c is not None})
-    index = {name: i for i, name in enumerate(class_names)}
-    labels = [index[c] if c is not None else -1 for c in kept_classes]
-    ignored = {e: n for e, n in other_extensions.most_common() if e in _UNREAD_IMAGE_EXTENSIONS}
-    return ImageFolder(root, files, labels, class_names, skipped, orientations, ignored)
 
 
 # -- turning any source into a dataset of resized pixels -----------------------
@@ -518,61 +254,10 @@ def _warn_undecoded(ds, files, root):
     return ds.scan(tf.constant(0, tf.int64), check)
 
 
-def _check_arrays(x, y):
-    """Validates image (and label) arrays. Returns (x, y, scale, offset) with
-    `x * scale + offset` in [0, 255]."""
-    x = np.asarray(x)
-    expected = "images of shape (N, H, W) or (N, H, W, C), uint8 or float"
-    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-        raise ValueError(f"Expected {expected}; got an array of dtype {x.dtype}.")
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] not in (1, 2, 3, 4) or len(x) == 0:
-        hint = ""
-        if x.ndim == 4 and x.shape[1] in (1, 3):
-            hint = " It looks channels-first: use np.moveaxis(x, 1, -1)."
-        raise ValueError(
-            f"Expected {expected} with C in 1-4 and N > 0; got shape "
-            f"{x.shape} ({x.dtype}).{hint}"
-        )
-
-    if np.issubdtype(x.dtype, np.integer):
-        if x.dtype != np.uint8:
-            low, high = x.min(), x.max()
-            if low < 0 or high > 255:
-                raise ValueError(
-                    f"Integer images must hold 0..255; got {x.dtype} values in "
-                    f"[{low}, {high}]."
-                )
-            x = x.astype(np.uint8)
-        scale, offset = 1.0, 0.0
-    else:
-        x = x.astype(np.float32, copy=False)
-        low, high = float(x.min()), float(x.max())
-        if low < 0:  # [-1, 1]
-            scale, offset = 127.5, 127.5
-        elif high <= 1:  # [0, 1]
-            scale, offset = 255.0, 0.0
-        else:  # [0, 255]
-            scale, offset = 1.0, 0.0
-
-    if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:  # e.g. keras.datasets.cifar10
-            y = y[:, 0]
-        if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or len(y) != len(x):
-            raise ValueError(
-                f"Labels must be integers of shape ({len(x)},), one per image; "
-                f"got shape {y.shape} ({y.dtype})."
-            )
-        y = y.astype(np.int32)
-    return x, y, scale, offset
-
-
 def _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle=False, seed=None):
     if with_labels and y is None:
         raise ValueError("with_labels=True needs labels: pass `(x, y)`.")
-    x, y, scale, offset = _check_arrays(x, y)
+    x, y, scale, offset = check_arrays(x, y)
     order = _mixing_order(len(x), shuffle, seed)
     if order is not None:  # A copy, but only of arrays too large for the buffer.
         x, y = x[order], (None if y is None else y[order])
@@ -591,148 +276,16 @@ def _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle
     return ds.apply(tf.data.experimental.assert_cardinality(len(x))), len(x)
 
 
-def _npz_arrays(path, split, image_key, label_key, with_labels):
-    with np.load(path, allow_pickle=False) as npz:
-        keys = list(npz.files)
-
-        def describe():
-            return ", ".join(f"{k} {npz[k].shape}" for k in keys)
-
-        key = image_key or f"x_{split}"
-        if key not in keys:
-            if image_key or any(k.startswith("x_") for k in keys):
-                raise ValueError(
-                    f"{path} has no array {key!r}. Its arrays: {describe()}. "
-                    f"Pass image_key= (and label_key=) or split=."
-                )
-            # No x_<split> naming: take the first array that looks like images.
-            images = [k for k in keys if npz[k].ndim in (3, 4)]
-            if not images:
-                raise ValueError(
-                    f"{path} has no image array (3-D or 4-D). Its arrays: "
-                    f"{describe()}."
-                )
-            key = images[0]
-        y = None
-        if with_labels:
-            label = label_key or f"y_{split}"
-            if label not in keys:
-                raise ValueError(
-                    f"{path} has no label array {label!r}. Its arrays: "
-                    f"{describe()}. Pass label_key=."
-                )
-            y = npz[label]
-        return npz[key], y
-
-
 def _tfds_pixels(name, size, channels, *, split, data_dir, image_key, label_key,
                  with_labels, download, num_parallel_calls):
-    try:
-        import tensorflow_datasets as tfds  # Heavy to import, and optional.
-    except ImportError:  # More often a mistyped folder than a missing package.
-        raise FileNotFoundError(
-            f"No such file or folder: {pathlib.Path(name).expanduser()} (if you meant "
-            f"the TFDS dataset {name!r}: pip install tensorflow-datasets)"
-        ) from None
+    ds, count = load_tfds(name, split=split, data_dir=data_dir, image_key=image_key,
+                          label_key=label_key, with_labels=with_labels, download=download)
 
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except ValueError as e:  # Includes tfds' DatasetNotFoundError.
-        raise ValueError(
-            f"{name!r} is neither an existing file or folder nor a TensorFlow "
-            f"Datasets name ({_first_line(e)}). See `tfds.list_builders()` for "
-            f"the names, or pass a folder of images."
-        ) from None
+    def prepare(image, *label):
+        image = _prepare(image, size, channels)
+        return (image, tf.cast(label[0], tf.int32)) if label else image
 
-    features = builder.info.features
-    image_key = image_key or "image"
-    label_key = label_key or "label"
-    if image_key not in features:
-        raise ValueError(
-            f"TFDS dataset {name!r} has no feature {image_key!r}; its features "
-            f"are {list(features)}. Pass image_key=."
-        )
-    if with_labels and label_key not in features:
-        raise ValueError(
-            f"TFDS dataset {name!r} has no labels (no feature {label_key!r}; "
-            f"its features are {list(features)}). Pass with_labels=False, or "
-            f"label_key=."
-        )
-
-    if not builder.is_prepared():
-        advice = (
-            f"Pass a local folder of images (or an .npz file) instead, or "
-            f"data_dir= pointing to a TFDS directory where {name!r} is already "
-            f"prepared (run `tfds.builder({name!r}).download_and_prepare()` on "
-            f"a machine with network access and copy the directory)."
-        )
-        if not download:
-            raise DatasetDownloadError(
-                f"TFDS dataset {name!r} is not prepared in {builder.data_dir} "
-                f"and download=False. {advice}"
-            )
-        try:
-            # What tfds.load() does; done here so that a failure can say why.
-            builder.download_and_prepare()
-        except Exception as e:  # Network errors come in many classes.
-            raise DatasetDownloadError(
-                f"The download of TFDS dataset {name!r} failed "
-                f"({type(e).__name__}: {_first_line(e)}). The machine may be "
-                f"offline. {advice}"
-            ) from e
-
-    ds = builder.as_dataset(split=split)
-    count = int(ds.cardinality())
-
-    def prepare(example):
-        image = _prepare(example[image_key], size, channels)
-        if with_labels:
-            return image, tf.cast(example[label_key], tf.int32)
-        return image
-
-    ds = ds.map(prepare, num_parallel_calls=num_parallel_calls)
-    return ds, (count if count >= 0 else None)
-
-
-def _warn_skipped(folder, stacklevel=3):
-    if folder.skipped:
-        total = len(folder.files) + len(folder.skipped)
-        bmp = ""
-        if any(str(f).lower().endswith(".bmp") for f in folder.skipped):
-            bmp = " (8-bit BMPs with a colour palette count: TensorFlow reads them as grey)"
-        warnings.warn(
-            f"{folder.path}: skipped {len(folder.skipped)} of {total} files that "
-            f"are not decodable images{bmp}, e.g. {folder.skipped[0]}",
-            stacklevel=stacklevel,
-        )
-    if folder.ignored:
-        found = ", ".join(f"{e} ({n})" for e, n in folder.ignored.items())
-        warnings.warn(
-            f"{folder.path}: ignored {sum(folder.ignored.values())} files in image "
-            f"formats that are not read: {found}. Convert them to JPEG, PNG or "
-            f"WebP to use them.",
-            stacklevel=stacklevel,
-        )
-
-
-def _folder_labels(folder, with_labels):
-    """The folder's labels when asked for (validated), else None."""
-    if not with_labels:
-        return None
-    path = folder.path
-    if not folder.class_names:
-        raise ValueError(
-            f"with_labels=True, but {path} has no class subfolders: "
-            f"labels come from the names of the subfolders that hold "
-            f"the images (e.g. {path}/cats/1.jpg)."
-        )
-    loose = folder.labels.count(-1)
-    if loose:
-        raise ValueError(
-            f"with_labels=True, but {loose} images lie directly in "
-            f"{path}, outside the class subfolders {folder.class_names}."
-        )
-    return folder.labels
+    return ds.map(prepare, num_parallel_calls=num_parallel_calls), count
 
 
 def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
@@ -755,16 +308,16 @@ def _pixels(source, size, channels, *, with_labels, split, data_dir, image_key,
     path = pathlib.Path(source).expanduser()
     if path.is_dir():
         folder = scan_image_folder(path)
-        _warn_skipped(folder, stacklevel=4)
-        labels = _folder_labels(folder, with_labels)
+        warn_skipped(folder, stacklevel=4)
+        labels = folder_labels(folder, with_labels)
         order = _mixing_order(len(folder.files), shuffle, seed)
         return _folder_pixels(folder, labels, size, channels, num_parallel_calls, order)
     if path.is_file():
         if path.suffix.lower() != ".npz":
             raise ValueError(f"{path} is a file but not an .npz archive.")
-        x, y = _npz_arrays(path, split, image_key, label_key, with_labels)
+        x, y = npz_arrays(path, split, image_key, label_key, with_labels)
         return _array_pixels(x, y, size, channels, with_labels, num_parallel_calls, shuffle, seed)
-    if isinstance(source, str) and _TFDS_NAME.fullmatch(source):
+    if isinstance(source, str) and is_tfds_name(source):
         return _tfds_pixels(
             source, size, channels, split=split, data_dir=data_dir,
             image_key=image_key, label_key=label_key, with_labels=with_labels,
@@ -790,9 +343,22 @@ def _prefetch_to_device(ds, option):
     return ds.apply(tf.data.experimental.prefetch_to_device("/GPU:0"))
 
 
-def _repeat(ds):
-    """`ds.repeat()`, placed before a closing `prefetch_to_device` stage,
-    which must stay the last one."""
+def repeat(ds):
+    """The dataset repeated without end: `ds.repeat()`, placed before a
+    closing `prefetch_to_device` stage, which tf.data wants last.
+
+    Args:
+        ds: a `tf.data.Dataset` from `image_dataset()`, or the NumPy
+            pipeline's `ImageBatches` (which repeats itself).
+
+    Returns:
+        The endless dataset.
+
+    Example:
+
+    >>> ds = repeat(image_dataset(x, batch_size=8, prefetch_to_device=True))
+    >>> model.fit(ds, steps_per_epoch=100, epochs=10)
+    """
     copy = getattr(ds, "_input_dataset", None)  # prefetch(copy_to_device(...))
     if type(copy).__name__ != "_CopyToDeviceDataset":
         return ds.repeat()
@@ -903,7 +469,9 @@ def image_dataset(
         FileNotFoundError: a path that does not exist.
         ValueError: no images, bad arrays, an unknown TFDS name, or labels
             that the source does not have.
-        DatasetDownloadError: a TFDS download failed (e.g. offline).
+        DatasetDownloadError: a TFDS download failed, or its hosts do not
+            answer (offline: found within `keras_gans.data.tfds.PROBE_TIMEOUT`
+            seconds, not after minutes of retries).
 
     Example:
 
@@ -917,10 +485,8 @@ def image_dataset(
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}.")
     if pipeline not in ("auto", "tf", "numpy"):
         raise ValueError(f"pipeline must be 'auto', 'tf' or 'numpy', got {pipeline!r}.")
-    if pipeline == "numpy" or (pipeline == "auto" and tf is None):
-        from keras_gans.data_numpy import numpy_image_dataset
-
-        return numpy_image_dataset(
+    if pipeline == "numpy" or (pipeline == "auto" and not _has_tensorflow()):
+        return numpy_pipeline.numpy_image_dataset(
             source, size, channels, batch_size, with_labels=with_labels,
             shuffle=shuffle, flip=flip, drop_remainder=drop_remainder, split=split,
             image_key=image_key, label_key=label_key, seed=seed, dtype=dtype,
@@ -1038,7 +604,7 @@ def unpaired_dataset(
                         f"Domain {name} folder not found: {folder} (with b=None, "
                         f"a must hold {stage}A/ and {stage}B/ subfolders)."
                     )
-        elif isinstance(a, str) and _TFDS_NAME.fullmatch(a):
+        elif isinstance(a, str) and is_tfds_name(a):
             b, splits = a, (f"{stage}A", f"{stage}B")
         else:
             raise FileNotFoundError(f"No such folder: {path}")

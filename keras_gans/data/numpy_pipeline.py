@@ -16,11 +16,12 @@ import numpy as np
 
 import keras
 
-from keras_gans import data as _data
-
+from keras_gans.data.arrays import check_arrays, npz_arrays
+from keras_gans.data.files import folder_labels, scan_image_folder, warn_skipped
+from keras_gans.data.tfds import is_tfds_name
 
 # The transposes that turn an image upright, by EXIF orientation: those of
-# Pillow's `ImageOps.exif_transpose`, and of `_data._orient` in tf.data.
+# Pillow's `ImageOps.exif_transpose`, and of `tf_pipeline._orient` in tf.data.
 _UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
             6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 
@@ -45,6 +46,12 @@ def load_image(path, size=None, channels=3, orientation=1):
 
     Returns:
         uint8 array `(height, width, channels)`, or None.
+
+    Example:
+
+    >>> folder = scan_image_folder("flowers")
+    >>> load_image(folder.files[0], (64, 64), orientation=folder.orientations[0]).shape
+    (64, 64, 3)
     """
     from PIL import Image
 
@@ -88,7 +95,7 @@ def _folder_arrays(folder, size, channels):
 
 def _array_images(x, size, channels):
     """Validated arrays -> uint8 [0, 255] at `size` with `channels`."""
-    x, _, scale, offset = _data._check_arrays(x, None)
+    x, _, scale, offset = check_arrays(x, None)
     x = np.clip(np.round(x.astype(np.float32) * scale + offset), 0, 255).astype(np.uint8)
     if x.shape[-1] in (2, 4):  # Drop alpha, as tf.data does.
         x = x[..., :-1]
@@ -115,7 +122,25 @@ def _array_images(x, size, channels):
 
 def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuffle, flip,
                         drop_remainder, split, image_key, label_key, seed, dtype):
-    """`image_dataset` without TensorFlow: returns an `ImageBatches` PyDataset."""
+    """`image_dataset` without TensorFlow: folders, arrays and `.npz` files,
+    decoded once into memory.
+
+    Args:
+        source, size, channels, batch_size, with_labels, shuffle, flip,
+            drop_remainder, split, image_key, label_key, seed, dtype: as for
+            `image_dataset` (`size` already a `(height, width)` pair).
+
+    Returns:
+        An `ImageBatches` PyDataset.
+
+    Example:
+
+    >>> ds = numpy_image_dataset("flowers", (64, 64), 3, 32, with_labels=False,
+    ...     shuffle=True, flip=True, drop_remainder=True, split="train",
+    ...     image_key=None, label_key=None, seed=0, dtype="float32")
+    >>> ds[0].shape
+    (32, 64, 64, 3)
+    """
     if isinstance(source, (tuple, list)) and len(source) == 2:
         x, y = source
     elif isinstance(source, np.ndarray):
@@ -123,18 +148,18 @@ def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuf
     elif isinstance(source, (str, os.PathLike)):
         path = pathlib.Path(source).expanduser()
         if path.is_dir():
-            folder = _data.scan_image_folder(path)
-            labels = _data._folder_labels(folder, with_labels)
+            folder = scan_image_folder(path)
+            labels = folder_labels(folder, with_labels)
             x, y = _folder_arrays(folder, size, channels)
-            _data._warn_skipped(folder, stacklevel=4)
+            warn_skipped(folder, stacklevel=4)
             y = y if labels is not None else None
             if len(x) == 0:
                 raise ValueError(f"{path}: none of its {len(folder.skipped)} image files decode.")
         elif path.is_file() and path.suffix.lower() == ".npz":
-            x, y = _data._npz_arrays(path, split, image_key, label_key, with_labels)
+            x, y = npz_arrays(path, split, image_key, label_key, with_labels)
         elif path.is_file():
             raise ValueError(f"{path} is a file but not an .npz archive.")
-        elif isinstance(source, str) and _data._TFDS_NAME.fullmatch(source):
+        elif isinstance(source, str) and is_tfds_name(source):
             raise ImportError(
                 f"No such file or folder: {path}; as a TensorFlow Datasets name, "
                 f"{source!r} needs TensorFlow (`pip install tensorflow "
@@ -151,7 +176,7 @@ def numpy_image_dataset(source, size, channels, batch_size, *, with_labels, shuf
     if with_labels and y is None:
         raise ValueError("with_labels=True needs labels: pass `(x, y)` or a folder of class subfolders.")
     if y is not None:
-        _, y, _, _ = _data._check_arrays(np.zeros((len(np.asarray(y)), 1, 1), np.uint8), y)
+        _, y, _, _ = check_arrays(np.zeros((len(np.asarray(y)), 1, 1), np.uint8), y)
     if not (isinstance(source, (str, os.PathLike)) and pathlib.Path(source).is_dir()):
         if y is not None and len(y) != len(x):
             raise ValueError(f"Labels must be one per image: {len(x)} images, {len(y)} labels.")
@@ -185,6 +210,13 @@ class ImageBatches(keras.utils.PyDataset):
         dtype: "float32" (scaled to [-1, 1]) or "uint8".
         repeat: serve epochs back to back, without end (see `repeat()`).
         workers: threads preparing batches.
+
+    Example:
+
+    >>> x = np.zeros((100, 32, 32, 3), np.uint8)
+    >>> ds = ImageBatches(x, None, 25, flip=True, seed=0)
+    >>> len(ds), ds[0].shape  # float32 in [-1, 1]
+    (4, (25, 32, 32, 3))
     """
 
     def __init__(self, images, labels, batch_size, *, shuffle=True, flip=False,
