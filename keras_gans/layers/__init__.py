@@ -1,4 +1,5 @@
 """Custom Keras layers of keras-gans (all serializable in `.keras` files)."""
 
+from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.image_pool import ImagePool
 from keras_gans.layers.reflection_padding import ReflectionPadding2D
