@@ -2,4 +2,5 @@
 
 from keras_gans.layers.equalized import EqualizedConv2D, EqualizedDense
 from keras_gans.layers.image_pool import ImagePool
+from keras_gans.layers.normalization import MinibatchStdDev, PixelNorm
 from keras_gans.layers.reflection_padding import ReflectionPadding2D
