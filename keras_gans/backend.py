@@ -24,7 +24,9 @@ that code the three things backends do differently:
   a float16 `LossScaleOptimizer` on JAX, applied functionally.
 - `run_if(condition, fn, log_names, protect)`: run a stateful update only on
   the steps where a traced condition holds (lazy regularization): `tf.cond`,
-  or `jax.lax.cond` carrying the whole trainer state, or a Python `if`.
+  or `jax.lax.cond` carrying the whole trainer state, or a Python `if`;
+  `run_repeated(count, fn, log_names)`, the same for a traced number of
+  updates (a loop).
 - `replica_info()` and `scale_loss_for_replicas(loss)`: the `tf.distribute`
   replica running the step, and the 1/replicas loss scaling that makes the
   optimizers' SUM all-reduce give the global batch's mean gradient.
@@ -387,6 +389,82 @@ def run_if(condition, fn, log_names, protect=()):
         scope.assigned.update(assigned)
         return logs, ops.cast(condition, "float32")
     return _python_if(condition, lambda: checked(fn()), skipped)
+
+
+def run_repeated(count, fn, log_names):
+    """Run the stateful `fn(i) -> logs` for `i = 0 .. count - 1`, with a
+    count known only inside the step (WGAN's 100 critic updates on some
+    steps, 5 on others), as a loop whose body is traced once.
+
+    - TensorFlow: `tf.while_loop` (not under a multi-replica strategy, whose
+      optimizers cannot synchronise replicas inside a loop: there the count
+      must be a Python int).
+    - JAX: `jax.lax.while_loop` over every variable of the trainer state.
+    - PyTorch, and any backend outside a traced step: a Python loop.
+
+    Returns the logs of the last run (zeros when `count` is 0); their keys
+    must be exactly `log_names`.
+    """
+    log_names = tuple(log_names)
+
+    def checked(logs):
+        if set(logs) != set(log_names):
+            raise ValueError(
+                f"A repeated update returned logs {sorted(logs)}; it declared {sorted(log_names)}."
+            )
+        return {name: ops.cast(logs[name], "float32") for name in log_names}
+
+    def python_loop():
+        logs = {name: ops.zeros((), "float32") for name in log_names}
+        for i in range(int(ops.convert_to_numpy(count))):
+            logs = checked(fn(i))
+        return logs
+
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.is_tensor(count) or tf.executing_eagerly():
+            return python_loop()
+        if replica_info()[1] > 1:
+            raise ValueError(
+                "A number of updates known only inside the step cannot run under a "
+                "multi-replica tf.distribute strategy (its optimizers synchronise "
+                "replicas, which TensorFlow does not allow inside a loop); use a fixed "
+                "number of updates there, or JAX's data_parallel."
+            )
+        zeros = {name: tf.zeros((), tf.float32) for name in log_names}
+        _, logs = tf.while_loop(
+            lambda i, logs: i < tf.cast(count, tf.int32),
+            lambda i, logs: (i + 1, checked(fn(i))),
+            (tf.constant(0), zeros),
+        )
+        return logs
+    if BACKEND == "jax":
+        import jax
+
+        scope = _stateless.get_stateless_scope()
+        if not isinstance(count, jax.core.Tracer) or not isinstance(scope, _RecordingScope):
+            return python_loop()
+        keys = list(scope.state_mapping)
+        assigned = {}
+
+        def body(carry):
+            i, values, _ = carry
+            inner = _RecordingScope(dict(zip(keys, values)), variables=scope.variables)
+            with inner:
+                logs = checked(fn(i))
+            assigned.update(inner.assigned)
+            return i + 1, [inner.state_mapping[k] for k in keys], logs
+
+        zeros = {name: ops.zeros((), "float32") for name in log_names}
+        _, values, logs = jax.lax.while_loop(
+            lambda carry: carry[0] < count, body,
+            (0, [scope.state_mapping[k] for k in keys], zeros),
+        )
+        scope.state_mapping.update(zip(keys, values))
+        scope.assigned.update(assigned)
+        return logs
+    return python_loop()
 
 
 def _python_if(condition, fn, skipped):

@@ -90,7 +90,9 @@ class Phase:
             the first repeat, when the step holds fakes with a pullback
             (`step.fakes`), the update takes d(loss)/d(fakes) and pulls it
             back through the generator instead of regenerating them.
-        repeats: updates per step.
+        repeats: updates per step: an int, or a callable `repeats() -> int
+            tensor` for a number known only inside the step (read from
+            `progress`, as WGAN's critic schedule is), run as a loop.
         interval: run on steps where `progress.steps % interval == 0`.
         after_update: callables `hook(step)` run after each update.
     """
@@ -124,11 +126,11 @@ class StepState:
         """The reals (and their conditions) of discriminator update `repeat`."""
         if self.splits == 1:
             return self.real, self.conditions
-        index = repeat % self.splits
+        index = ops.mod(repeat, self.splits)  # a loop's counter may be a tensor
 
         def part(x):
             x = ops.reshape(x, (self.splits, -1) + tuple(x.shape[1:]))
-            return x[index]
+            return ops.take(x, index, axis=0)
 
         conditions = None if self.conditions is None else keras.tree.map_structure(
             part, self.conditions
@@ -727,7 +729,8 @@ class GAN(SavesSeedState, keras.Model):
 
     def _prepare_discriminator_update(self, step, repeat):
         # The last update's fakes keep a pullback for the generator phase.
-        keep = self.reuse_fakes and repeat == self.d_steps - 1
+        # (Not from inside a loop over a traced count: its fakes stay there.)
+        keep = self.reuse_fakes and isinstance(repeat, int) and repeat == self.d_steps - 1
         fake, fake_conditions, pullback, step.inputs = self._sample(
             step.batch_size, step.real_batch(repeat)[1], with_pullback=keep
         )
@@ -830,6 +833,14 @@ class GAN(SavesSeedState, keras.Model):
             return logs
 
         def all_repeats():
+            if callable(phase.repeats):
+                def once(repeat):
+                    logs = update(repeat)
+                    return {name: logs[name] for name in phase.logs}
+
+                logs = gan_backend.run_repeated(phase.repeats(), once, phase.logs)
+                step.fakes = step.inputs = None  # the loop's tensors stay inside it
+                return logs
             logs = {}
             for repeat in range(phase.repeats):
                 logs.update(update(repeat))

@@ -636,3 +636,26 @@ def test_ema_averages_the_generator_and_is_what_samples(tmp_path):
     np.testing.assert_allclose(loaded.generate(z=z), ema_images, atol=1e-6)
     with pytest.raises(ValueError, match="no EMA"):
         tiny_dcgan().generate(2, use_ema=True)
+
+
+class ScheduledCriticGAN(CountingGAN):
+    """Three discriminator updates on the first two steps, one afterwards:
+    a count known only inside the step (WGAN's critic schedule)."""
+
+    def build_phases(self):
+        phases = super().build_phases()
+        steps = self.progress.steps
+        phases[0].repeats = lambda: keras.ops.where(steps.value < 2, 3, 1)
+        return phases
+
+
+@pytest.mark.parametrize("jit_compile", [pytest.param(True, marks=pytest.mark.slow_on_torch), False])
+def test_a_phase_repeats_a_number_of_times_read_inside_the_step(jit_compile):
+    generator, discriminator = keras_io_dcgan_models()
+    gan = ScheduledCriticGAN(generator, discriminator, seed=0)
+    gan.compile(jit_compile=jit_compile)
+    logs = gan.fit(images(64), batch_size=16, epochs=1, verbose=0).history
+    assert int(keras.ops.convert_to_numpy(gan.d_updates)) == 3 + 3 + 1 + 1
+    assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 8
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
+    assert np.isfinite(logs["d_loss"][0])
