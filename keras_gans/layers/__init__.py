@@ -2,3 +2,4 @@
 
 from keras_gans.layers.image_pool import ImagePool
 from keras_gans.layers.reflection_padding import ReflectionPadding2D
+from keras_gans.layers.spectral import spectral_norm
