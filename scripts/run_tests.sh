@@ -22,7 +22,8 @@ pytest=(python -m pytest -q -p no:cacheprovider --durations=8)
 
 backend_tests=()
 for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbacks \
-    callbacks_fid metrics export data_numpy mixed_precision distribution; do
+    callbacks_fid metrics export data_numpy mixed_precision distribution \
+    layers_attention layers_conditional_batch_norm layers_spectral regularizers augment; do
   backend_tests+=("tests/test_${name}.py")
 done
 
