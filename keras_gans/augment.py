@@ -93,12 +93,14 @@ def draw_augmentation(images, policy="color,translation,cutout", *, seed, probab
 
     Example:
 
-    >>> seed = keras.random.SeedGenerator(0)
-    >>> draws = draw_augmentation(images, "translation", seed=seed)
-    >>> draws["translation"].shape
+    >>> images = keras.random.uniform((8, 32, 32, 3), -1, 1)
+    >>> draws = draw_augmentation(images, "translation", seed=keras.random.SeedGenerator(0))
+    >>> tuple(draws["translation"].shape)
     (8, 2)
     """
     transforms = parse_policy(policy)
+    if isinstance(probability, (int, float)) and not 0 <= probability <= 1:
+        raise ValueError(f"The augmentation probability must lie in [0, 1], got {probability}.")
     height, width = images.shape[1], images.shape[2]
     if transforms and (height is None or width is None):
         raise ValueError(
@@ -202,8 +204,10 @@ def apply_augmentation(images, draws):
 
     Example:
 
-    >>> draws = {"brightness": keras.ops.full((8,), 0.25)}
-    >>> brighter = apply_augmentation(images, draws)  # images + 0.25
+    >>> images = keras.random.uniform((8, 32, 32, 3), -1, 1)
+    >>> brighter = apply_augmentation(images, {"brightness": keras.ops.full((8,), 0.25)})
+    >>> bool(keras.ops.all(brighter == images + 0.25))
+    True
     """
     images = ops.convert_to_tensor(images)
     for transform, values in draws.items():

@@ -73,6 +73,8 @@ def test_policy_names_are_checked():
         parse_policy("color,flip")
     with pytest.raises(ValueError, match="a name given twice"):
         diff_augment(images(), "cutout,cutout", seed=0)
+    with pytest.raises(ValueError, match=r"probability must lie in \[0, 1\], got 1.5"):
+        diff_augment(images(), seed=0, probability=1.5)
 
 
 def test_colour_transforms_match_their_formulas():

@@ -90,8 +90,9 @@ def test_starts_as_plain_batch_norm_on_features_of_any_rank():
 @pytest.mark.single_backend
 def test_a_single_input_is_refused_with_the_expected_form():
     x, _ = batch()
-    with pytest.raises(ValueError, match=r"takes \[features, conditions\]"):
-        ConditionalBatchNormalization()(x)
+    for wrong in (x, x[:, 0, 0]):  # features alone, of rank 4 or 2
+        with pytest.raises(ValueError, match=r"takes \[features, conditions\]"):
+            ConditionalBatchNormalization()(wrong)
 
 
 def test_round_trips_through_a_keras_file(tmp_path):

@@ -45,7 +45,7 @@ class SelfAttention2D(keras.layers.Layer):
 
     >>> x = keras.random.normal((2, 16, 16, 64))
     >>> block = SelfAttention2D(spectral_norm=True)
-    >>> block(x).shape
+    >>> tuple(block(x).shape)
     (2, 16, 16, 64)
     >>> bool(keras.ops.all(block(x) == x))  # gamma starts at 0
     True

@@ -47,7 +47,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
     >>> x = keras.random.normal((4, 8, 8, 32))
     >>> c = keras.random.normal((4, 148))  # e.g. a 128-d embedding + 20 latents
     >>> cbn = ConditionalBatchNormalization()
-    >>> cbn([x, c], training=True).shape
+    >>> tuple(cbn([x, c], training=True).shape)
     (4, 8, 8, 32)
     """
 
@@ -61,7 +61,10 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or len(input_shape[1]) != 2:
+        shapes_given = len(input_shape) == 2 and all(
+            isinstance(shape, (list, tuple)) for shape in input_shape
+        )
+        if not shapes_given or len(input_shape[1]) != 2:
             raise ValueError(
                 f"{self.name} takes [features, conditions] with conditions of shape "
                 f"(batch, condition_dim), got input shapes {input_shape}."
