@@ -23,7 +23,9 @@ pytest=(python -m pytest -q -p no:cacheprovider --durations=8)
 backend_tests=()
 for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbacks \
     callbacks_fid metrics export data_numpy_pipeline mixed_precision distribution \
-    layers_equalized layers_normalization layers_style layers_noise; do
+    layers_equalized layers_normalization layers_style layers_noise \
+    layers_attention layers_conditional_batch_norm layers_spectral regularizers augment \
+    sampling; do
   backend_tests+=("tests/test_${name}.py")
 done
 
