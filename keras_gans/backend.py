@@ -22,7 +22,7 @@ that code the three things backends do differently:
   constants) through jit.
 - `apply_gradients(optimizer, grads, variables)`: `optimizer.apply`, except
   a float16 `LossScaleOptimizer` on JAX, applied functionally.
-- `run_if(condition, fn, log_names, protect)`: run a stateful update only on
+- `run_if(condition, fn, log_names)`: run a stateful update only on
   the steps where a traced condition holds (lazy regularization): `tf.cond`,
   or `jax.lax.cond` carrying the whole trainer state, or a Python `if`;
   `run_repeated(count, fn, log_names)`, the same for a traced number of
@@ -306,18 +306,17 @@ def apply_gradients(optimizer, grads, variables):
     optimizer.apply(grads, variables)
 
 
-def run_if(condition, fn, log_names, protect=()):
+def run_if(condition, fn, log_names):
     """Run the stateful `fn() -> logs` only where `condition` holds.
 
     Lazy regularization runs a phase every k steps inside one compiled
     step, so the branch must carry state: its variable updates (weights,
     optimizer moments, the seed) happen on the steps it runs and on no other.
 
-    - TensorFlow: `tf.cond`. Under a multi-replica `tf.distribute` strategy
-      an optimizer cannot synchronise replicas inside a conditional, so
-      there `fn` runs every step and the variables in `protect` (the
-      phase's weights and optimizer state) are put back on the steps it is
-      not due: the same result, without the lazy saving.
+    - TensorFlow: `tf.cond`. Not under a multi-replica `tf.distribute`
+      strategy, whose optimizers cannot synchronise replicas inside a
+      conditional (`GAN.compile` then runs lazy penalties every step at
+      their plain weight instead).
     - JAX: `jax.lax.cond` over every variable of the trainer state (the
       mapping of the enclosing `stateless_step`).
     - PyTorch, and any backend outside a traced step: a Python `if`.
@@ -327,8 +326,6 @@ def run_if(condition, fn, log_names, protect=()):
         fn: a no-argument stateful callable returning a dict of scalar logs
             whose keys are exactly `log_names`.
         log_names: the names of `fn`'s logs; skipped steps log zeros.
-        protect: variables to restore on skipped steps where `fn` had to run
-            (the TensorFlow multi-replica case).
 
     Returns:
         `(logs, ran)`: the logs (zeros when skipped) and `ran`, 1.0 on the
@@ -353,12 +350,12 @@ def run_if(condition, fn, log_names, protect=()):
             return _python_if(condition, lambda: checked(fn()), skipped)
         condition = tf.cast(condition, tf.bool)
         if replica_info()[1] > 1:
-            saved = [tf.identity(v.value) for v in protect]
-            logs = checked(fn())
-            for variable, old in zip(protect, saved):
-                variable.assign(tf.where(condition, variable.value, old))
-            logs = {k: tf.where(condition, v, tf.zeros_like(v)) for k, v in logs.items()}
-            return logs, tf.cast(condition, tf.float32)
+            raise ValueError(
+                "An update every k steps cannot run under a multi-replica tf.distribute "
+                "strategy (its optimizers synchronise replicas, which TensorFlow does not "
+                "allow inside a conditional); run it every step there, or use JAX's "
+                "data_parallel."
+            )
         logs = tf.cond(condition, lambda: checked(fn()), skipped)
         return logs, tf.cast(condition, tf.float32)
     if BACKEND == "jax":
@@ -498,6 +495,17 @@ def scale_loss_for_replicas(loss):
     if num_replicas > 1:
         loss = loss * ops.cast(1.0 / num_replicas, loss.dtype)
     return loss
+
+
+def conditional_updates_supported():
+    """False under a multi-replica `tf.distribute` strategy, where an
+    optimizer cannot run inside a conditional or a loop (see `run_if`)."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+        return strategy.num_replicas_in_sync == 1
+    return True
 
 
 def logs_for_replica_reduction(logs):

@@ -473,8 +473,7 @@ class GAN(SavesSeedState, keras.Model):
         interval 1 join its loss), one phase per lazy penalty (interval > 1),
         then `generator` (`g_steps` updates). Override to declare others.
         """
-        eager = [p for p in self.penalties if p.interval == 1]
-        lazy = [p for p in self.penalties if p.interval > 1]
+        eager, lazy = self._split_penalties()
         for penalty in self.penalties:
             if penalty.network != "discriminator":
                 raise ValueError(
@@ -508,6 +507,18 @@ class GAN(SavesSeedState, keras.Model):
             )
         )
         return phases
+
+    def _split_penalties(self):
+        """The penalties joined to their phase's loss, and the lazy ones.
+
+        Under a multi-replica tf.distribute strategy optimizers cannot run
+        in a conditional, so lazy penalties join the loss every step there,
+        at their plain weight: the non-lazy form of the same regularizer.
+        """
+        if not gan_backend.conditional_updates_supported():
+            return list(self.penalties), []
+        return ([p for p in self.penalties if p.interval == 1],
+                [p for p in self.penalties if p.interval > 1])
 
     def lazy_penalty_phase(self, penalty, network, optimizer):
         """A phase of its own for `penalty`, every `penalty.interval` steps,
@@ -676,11 +687,10 @@ class GAN(SavesSeedState, keras.Model):
         logs = self.score_logs(real_logits, fake_logits)
         if training:
             inputs = gan_losses.PenaltyInputs(real, fake, conditions, fake_conditions, real_logits)
-            for penalty in self.penalties:
-                if penalty.interval == 1:
-                    value = penalty(self, inputs)
-                    logs[penalty.name] = value
-                    loss = loss + value
+            for penalty in self._split_penalties()[0]:
+                value = penalty(self, inputs)
+                logs[penalty.name] = value
+                loss = loss + value
         regularization = self.regularization_loss(self.discriminator)
         if regularization is not None:
             loss = loss + regularization
@@ -849,9 +859,7 @@ class GAN(SavesSeedState, keras.Model):
         if phase.interval == 1:
             return all_repeats(), {}
         due = ops.equal(ops.mod(self.progress.steps.value, phase.interval), 0)
-        protect = [v for group in groups for v in group]
-        protect += [v for optimizer in optimizers for v in optimizer.variables]
-        logs, ran = gan_backend.run_if(due, all_repeats, phase.logs, protect)
+        logs, ran = gan_backend.run_if(due, all_repeats, phase.logs)
         return logs, {name: ran for name in phase.logs}
 
     def gan_train_step(self, data):

@@ -291,8 +291,12 @@ class GradientPenalty(Penalty):
     def compute(self, model, inputs):
         real = ops.cast(inputs.real, "float32")
         fake = ops.cast(inputs.fake, "float32")
-        shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
-        alpha = keras.random.uniform(shape, seed=model.seed_generator)
+        from keras_gans.sampling import replica_rows
+
+        # One alpha per sample; a tf.distribute replica keeps its rows of the
+        # global batch's draw, so replicas mix as one device would.
+        alpha = replica_rows(lambda shape: keras.random.uniform(shape, seed=model.seed_generator),
+                             ops.shape(real)[0], (1,) * (len(real.shape) - 1))
         between = real + alpha * (fake - real)
         norms = ops.sqrt(_squared_gradient_norms(model, between, inputs.conditions) + 1e-12)
         return ops.mean(ops.square(norms - self.target))

@@ -159,23 +159,33 @@ def draw_in_step(specs, batch_size, seed_generator, given=None):
         given: inputs to use as they are (e.g. the real batch's labels).
     """
     given = given or {}
-    replica, num_replicas = gan_backend.replica_info()
     out = {}
     for spec in specs:
         if given.get(spec.name) is not None:
             out[spec.name] = given[spec.name]
-            continue
-        shape = (batch_size * num_replicas, *spec.shape)
-        if spec.kind == "labels":
-            value = keras.random.randint(shape, 0, spec.num_classes, seed=seed_generator,
-                                         dtype="int32")
+        elif spec.kind == "labels":
+            out[spec.name] = replica_rows(
+                lambda shape: keras.random.randint(shape, 0, spec.num_classes,
+                                                   seed=seed_generator, dtype="int32"),
+                batch_size, spec.shape)
         else:
-            value = keras.random.normal(shape, seed=seed_generator)
-        if num_replicas > 1:
-            start = (replica * batch_size,) + (0,) * len(spec.shape)
-            value = ops.slice(value, start, (batch_size, *spec.shape))
-        out[spec.name] = value
+            out[spec.name] = replica_rows(
+                lambda shape: keras.random.normal(shape, seed=seed_generator),
+                batch_size, spec.shape)
     return out
+
+
+def replica_rows(draw, batch_size, shape=()):
+    """`draw((rows, *shape))` for this replica's `batch_size` rows of the
+    global batch: under a `tf.distribute` strategy every replica reads the
+    same seed, so each draws the global batch and keeps its own rows (the
+    numbers one device would draw); elsewhere one draw of `batch_size`."""
+    replica, num_replicas = gan_backend.replica_info()
+    value = draw((batch_size * num_replicas, *shape))
+    if num_replicas > 1:
+        start = (replica * batch_size,) + (0,) * len(shape)
+        value = ops.slice(value, start, (batch_size, *shape))
+    return value
 
 
 def draw_tensorflow(tf, specs, count, seed, labels=None, truncation=None):

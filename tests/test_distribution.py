@@ -7,8 +7,10 @@ host device count must be set before the framework initializes.
 replicas given the same global batches report the same d_loss, g_loss,
 d_real, d_fake and end with the same weights. This holds because
 - the GAN has no BatchNorm and no dropout (per-replica statistics/masks),
-- each replica draws its rows of the global batch's noise
-  (`GAN.sample_noise`), so the fakes equal one device's,
+- each replica draws its rows of the global batch's noise and of the
+  gradient penalty's mixing weights (`sampling.replica_rows`), so the fakes
+  and the penalty equal one device's,
+- a lazy phase (R1 every 2 steps, on JAX) runs on the same steps,
 - each replica's loss is divided by the number of replicas before its
   gradients are all-reduced with SUM (`backend.scale_loss_for_replicas`);
   SGD makes a missing division visible (Adam would hide a constant factor).
@@ -48,8 +50,12 @@ COMMON = textwrap.dedent(
                              discriminator_units=(16,), dropout=0.0, seed=0)
 
     def compile_gan(gan):
+        # With a gradient penalty (alphas drawn per sample) and R1 (lazily,
+        # a conditional phase, where the backend allows it) the replicas
+        # must still match one device.
         gan.compile(d_optimizer=keras.optimizers.SGD(0.05),
-                    g_optimizer=keras.optimizers.SGD(0.05), jit_compile=False)
+                    g_optimizer=keras.optimizers.SGD(0.05), jit_compile=False,
+                    penalties=[kg.losses.GradientPenalty(0.5), kg.losses.R1(0.2, R1_INTERVAL)])
 
     # 2 global batches of 8; in each, rows 0-3 (replica 0) near +2, rows 4-7
     # (replica 1) near -2.
@@ -64,8 +70,9 @@ COMMON = textwrap.dedent(
     d_real = keras.ops.convert_to_numpy(
         keras.ops.sigmoid(reference.discriminator(x[:8]))).ravel()
     # fit, not train_on_batch: Keras' train_on_batch under MirroredStrategy
-    # feeds every replica the whole batch.
-    first_step = reference.fit(x[:8], batch_size=8, verbose=0).history
+    # feeds every replica the whole batch. Unshuffled: the gradient penalty
+    # pairs real and fake rows, so their order matters.
+    first_step = reference.fit(x[:8], batch_size=8, shuffle=False, verbose=0).history
     reference.set_weights(initial)
     reference_history = reference.fit(x, batch_size=8, epochs=1, shuffle=False,
                                       verbose=0).history
@@ -81,7 +88,7 @@ COMMON = textwrap.dedent(
             gan = make_gan()
             gan.set_weights(initial)
             compile_gan(gan)
-            first = gan.fit(x[:8], batch_size=8, verbose=0).history
+            first = gan.fit(x[:8], batch_size=8, shuffle=False, verbose=0).history
             gan.set_weights(initial)
             history = gan.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0).history
         result["first_step"] = {k: float(v[0]) for k, v in first.items()}
@@ -90,12 +97,14 @@ COMMON = textwrap.dedent(
             float(np.abs(a - b).max()) for a, b in zip(reference.get_weights(), gan.get_weights()))
         result["iterations"] = [
             int(keras.ops.convert_to_numpy(opt.iterations)) for opt in (gan.d_optimizer, gan.g_optimizer)]
+        result["lazy"] = "r1" in [phase.name for phase in gan.phases]
         return gan
     """
 )
 
 TF_SCRIPT = textwrap.dedent(
     """
+    R1_INTERVAL = 1  # lazy phases need JAX under multi-device training
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -106,6 +115,12 @@ TF_SCRIPT = textwrap.dedent(
     gan = run_distributed(scope)
     result["replicas"] = int(gan.distribute_strategy.num_replicas_in_sync)
     result["jit_compile"] = bool(gan.jit_compile)
+    # A lazy penalty compiled under the strategy joins the loss every step.
+    with distribute.strategy_scope("mirrored", devices=["/cpu:0", "/cpu:1"]):
+        lazy = make_gan()
+        lazy.compile(penalties=[kg.losses.R1(1.0, interval=4)], jit_compile=False)
+        logs = lazy.fit(x, batch_size=8, epochs=1, verbose=0).history
+    result["lazy_under_strategy"] = [[p.name for p in lazy.phases], bool(logs["r1"][0] > 0)]
 
     # float16 loss scaling under the strategy: LossScaleOptimizer's
     # cross-replica finite check and update.
@@ -123,7 +138,7 @@ TF_SCRIPT = textwrap.dedent(
     """
 )
 
-JAX_SCRIPT = COMMON + textwrap.dedent(
+JAX_SCRIPT = "R1_INTERVAL = 2\n" + COMMON + textwrap.dedent(
     """
     import jax
     scope = distribute.strategy_scope("data_parallel")
@@ -166,7 +181,10 @@ def check_same_as_one_device(result):
     # Same weights after two SGD steps of both networks: gradients are the
     # global batch's mean, not the sum over replicas.
     assert result["max_weight_diff"] < 1e-5
-    assert result["iterations"] == [3, 3]  # one update per step, not per replica
+    # One update per step, not per replica, plus a lazy R1's on steps 0 of
+    # the one-step fit and of the two-step one (set_weights resets progress).
+    assert result["iterations"] == [3 + (2 if result["lazy"] else 0), 3]
+    assert result["history"]["r1"] > 0 and result["history"]["gradient_penalty"] > 0
 
 
 # Runs in a subprocess on its own backend: once, in the first backend's pass.
@@ -175,6 +193,7 @@ def test_tensorflow_mirrored_strategy_matches_one_device():
     result = run_script(TF_SCRIPT, "tensorflow")
     assert not result["jit_compile"]  # "auto" gives no XLA under tf.distribute
     check_same_as_one_device(result)
+    assert result["lazy_under_strategy"] == [["discriminator", "generator"], True]
     float16 = result["float16"]
     assert float16["optimizer"] == "LossScaleOptimizer" and float16["step_counter"] == 2
     assert all(abs(v) < 100 for v in float16["losses"])  # finite and unscaled
