@@ -299,6 +299,8 @@ import numpy as np, sys, tensorflow as tf
 images = tf.constant(np.load({str(tmp_path / "images.npy")!r}))
 model = tf.saved_model.load({path!r})
 out = {{d: model.signatures[d](image=images)["image"].numpy() for d in ("a_to_b", "b_to_a")}}
+# A client that names no signature gets uint8 images too: A to B.
+out["default"] = model.signatures["serving_default"](image=images)["image"].numpy()
 np.savez({str(tmp_path / "out.npz")!r}, **out)
 assert "keras_gans" not in sys.modules
 """
@@ -310,6 +312,8 @@ assert "keras_gans" not in sys.modules
         assert served.dtype == np.uint8 and served.shape == images.shape
         expected = gan.translate(images, direction)
         assert np.abs(served.astype(int) - expected.astype(int)).max() <= 1, direction
+    assert out["default"].dtype == np.uint8
+    np.testing.assert_array_equal(out["default"], out["a_to_b"])
 
 
 def test_short_fit_on_daisy2sunflower(data_root):
