@@ -281,3 +281,45 @@ def ada_update(probability, real_sign_mean, batch_size, interval=4, target=0.6, 
     step = batch_size * interval / (speed_kimg * 1000)
     adjustment = ops.sign(ops.convert_to_tensor(real_sign_mean, "float32") - target) * step
     return ops.clip(ops.convert_to_tensor(probability, "float32") + adjustment, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class AugmentState(keras.layers.Layer):
+    """The state of a GAN's adaptive augmentation, saved with the model.
+
+    `probability` is ADA's p; `sign_sum` and `count` accumulate
+    `E[sign(D(real))]` over the discriminator updates since the last
+    adjustment (every `interval` steps, `ada_update` moves p by their mean).
+
+    Args:
+        initial_probability: p before training (0 for ADA, as the authors
+            start).
+    """
+
+    def __init__(self, initial_probability=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_probability = float(initial_probability)
+        scalar = dict(shape=(), dtype="float32", trainable=False,
+                      aggregation="only_first_replica")
+        self.probability = self.add_weight(
+            name="probability", initializer=keras.initializers.Constant(self.initial_probability),
+            **scalar)
+        self.sign_sum = self.add_weight(name="sign_sum", initializer="zeros", **scalar)
+        self.count = self.add_weight(name="count", initializer="zeros", **scalar)
+        self.built = True
+
+    def accumulate(self, real_sign_mean):
+        self.sign_sum.assign_add(ops.cast(real_sign_mean, "float32"))
+        self.count.assign_add(ops.ones((), "float32"))
+
+    def adjust(self, due, batch_size, interval, target, speed_kimg):
+        """On `due` steps, move p by the accumulated signs and start over."""
+        probability, sign_sum, count = (v.value for v in (self.probability, self.sign_sum, self.count))
+        mean = sign_sum / ops.maximum(count, 1.0)
+        new = ada_update(probability, mean, batch_size, interval, target, speed_kimg)
+        self.probability.assign(ops.where(due, new, probability))
+        self.sign_sum.assign(ops.where(due, 0.0, sign_sum))
+        self.count.assign(ops.where(due, 0.0, count))
+
+    def get_config(self):
+        return {**super().get_config(), "initial_probability": self.initial_probability}

@@ -61,6 +61,7 @@ import numpy as np
 import keras
 from keras import ops
 
+from keras_gans import augment as gan_augment
 from keras_gans import backend as gan_backend
 from keras_gans import losses as gan_losses
 from keras_gans import sampling
@@ -94,7 +95,8 @@ class Phase:
             tensor` for a number known only inside the step (read from
             `progress`, as WGAN's critic schedule is), run as a loop.
         interval: run on steps where `progress.steps % interval == 0`.
-        after_update: callables `hook(step)` run after each update.
+        after_update: callables `hook(step)` run after each update; a hook
+            may return a dict of logs (declared in `logs` like the loss's).
     """
 
     name: str
@@ -121,6 +123,7 @@ class StepState:
         self.batch_size = ops.shape(self.real)[0] // self.splits
         self.fakes = None  # (fake, fake_conditions, pullback)
         self.inputs = None  # the generator inputs of the last fakes drawn
+        self.logs = {}  # the last update's logs
 
     def real_batch(self, repeat):
         """The reals (and their conditions) of discriminator update `repeat`."""
@@ -198,6 +201,17 @@ class GAN(SavesSeedState, keras.Model):
         ema_rampup: optional StyleGAN-style ramp-up: the averaging horizon
             grows with the images seen (`ema_rampup * images`) until it
             reaches the one `ema_decay` gives.
+        augment: a DiffAugment policy (`"color,translation,cutout"`, or a
+            part of it): real and generated images alike are augmented,
+            differentiably, before the discriminator, in both phases (and in
+            its penalties). None: off.
+        ada_target: adaptive augmentation (StyleGAN2-ADA): each transform of
+            `augment` is applied to each image with a probability p that
+            starts at 0 and, every `ada_interval` steps, moves towards where
+            the discriminator's mean sign on reals equals `ada_target` (0.6),
+            by up to 1 per `ada_speed_kimg` thousand images. p is logged as
+            `augment_p` and saved. None: every image is augmented.
+        ada_interval, ada_speed_kimg: the controller's interval and speed.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -217,7 +231,8 @@ class GAN(SavesSeedState, keras.Model):
     optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, latent_dim=None, seed=None, ema_decay=None,
-                 ema_start=0, ema_rampup=None, **kwargs):
+                 ema_start=0, ema_rampup=None, augment=None, ada_target=None, ada_interval=4,
+                 ada_speed_kimg=500, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -237,6 +252,15 @@ class GAN(SavesSeedState, keras.Model):
         self.ema_start = int(ema_start)
         self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
         self.ema_generator = self._make_ema() if self.ema_decay is not None else None
+        gan_augment.parse_policy(augment)  # a bad policy fails here, naming the valid ones
+        if ada_target is not None and not augment:
+            raise ValueError("ada_target adapts how often `augment`'s transforms apply: "
+                             "give an augment policy too, e.g. augment='color,translation,cutout'.")
+        self.augment = augment or None
+        self.ada_target = None if ada_target is None else float(ada_target)
+        self.ada_interval, self.ada_speed_kimg = int(ada_interval), float(ada_speed_kimg)
+        self.augment_state = (gan_augment.AugmentState(0.0, name="augment_state")
+                              if self.ada_target is not None else None)
 
     # -- construction --------------------------------------------------------
 
@@ -487,7 +511,8 @@ class GAN(SavesSeedState, keras.Model):
                 optimizers=("d_optimizer",),
                 prepare=self._prepare_discriminator_update,
                 loss=self._discriminator_update_loss,
-                logs=("d_loss",) + self.score_log_names() + tuple(p.name for p in eager),
+                logs=("d_loss",) + self.score_log_names() + tuple(p.name for p in eager)
+                + (("augment_p",) if self.augment_state is not None else ()),
                 repeats=self.d_steps,
                 after_update=tuple(self.after_update("discriminator")),
             )
@@ -541,7 +566,23 @@ class GAN(SavesSeedState, keras.Model):
         (weight clipping, augmentation probability) and call super()."""
         if phase_name == "generator" and self.ema_generator is not None:
             return [self.update_ema]
+        if phase_name == "discriminator" and self.augment_state is not None:
+            return [self.update_augment_probability]
         return []
+
+    def update_augment_probability(self, step):
+        """ADA's controller (an after-update hook of the discriminator):
+        accumulate the update's mean sign of D on reals; after every
+        `ada_interval`-th step, move p (`keras_gans.augment.ada_update`).
+        Logs p as it stands after the update (`augment_p`)."""
+        state = self.augment_state
+        state.accumulate(step.logs["real_sign"])
+        steps = self.progress.steps.value + 1  # this step, counted from 1
+        due = ops.equal(ops.mod(steps, self.ada_interval), 0)
+        images = ops.shape(step.real)[0] * gan_backend.replica_info()[1]  # reals per step
+        state.adjust(due, ops.cast(images, "float32"), self.ada_interval, self.ada_target,
+                     self.ada_speed_kimg)
+        return {"augment_p": ops.convert_to_tensor(state.probability.value)}
 
     def phase_updates(self, phase):
         """`(optimizer names, variable lists)` of a phase: each variable once,
@@ -675,16 +716,30 @@ class GAN(SavesSeedState, keras.Model):
         """The discriminator's logits for `images` (given `conditions`)."""
         return self.discriminator(images, training=training)
 
+    def score(self, images, conditions=None, training=False):
+        """What the losses and penalties read: `discriminate`, after the
+        model's augmentation when training (`augment`, with ADA's p)."""
+        if training and self.augment:
+            probability = None
+            if self.augment_state is not None:
+                probability = self.augment_state.probability.value
+            images = gan_augment.diff_augment(images, self.augment, seed=self.seed_generator,
+                                              probability=probability)
+        return self.discriminate(images, conditions, training=training)
+
     def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
         """Discriminator phase loss on a real and a fake batch: `(loss, logs)`.
 
         The compiled loss pair, plus the penalties of interval 1 (each
         logged under its name) and the discriminator's weight regularizers.
         """
-        real_logits = self.discriminate(real, conditions, training=training)
-        fake_logits = self.discriminate(fake, fake_conditions, training=training)
+        real_logits = self.score(real, conditions, training=training)
+        fake_logits = self.score(fake, fake_conditions, training=training)
         loss = self.loss_pair.discriminator(real_logits, fake_logits)
         logs = self.score_logs(real_logits, fake_logits)
+        if self.augment_state is not None:
+            # For ADA's controller (an after-update hook) and the progress bar.
+            logs["real_sign"] = ops.mean(ops.sign(ops.cast(real_logits, "float32")))
         if training:
             inputs = gan_losses.PenaltyInputs(real, fake, conditions, fake_conditions, real_logits)
             for penalty in self._split_penalties()[0]:
@@ -699,7 +754,7 @@ class GAN(SavesSeedState, keras.Model):
 
     def generator_loss(self, fake, fake_conditions=None, training=True):
         """Generator phase loss on a fake batch: `(loss, logs)`."""
-        fake_logits = self.discriminate(fake, fake_conditions, training=training)
+        fake_logits = self.score(fake, fake_conditions, training=training)
         loss = self.loss_pair.generator(fake_logits)
         regularization = self.regularization_loss(self.generator)
         if regularization is not None:  # Its gradient: see _update_through_fakes.
@@ -838,8 +893,9 @@ class GAN(SavesSeedState, keras.Model):
                 logs = self._update_through_fakes(phase, optimizers, groups, step)
             else:
                 logs = self._apply(optimizers, groups, lambda: phase.loss(step, repeat))
+            step.logs = logs  # what the update's hooks may read
             for hook in phase.after_update:
-                hook(step)
+                logs.update(hook(step) or {})  # a hook may log, too
             return logs
 
         def all_repeats():
@@ -1087,6 +1143,9 @@ class GAN(SavesSeedState, keras.Model):
         if self.ema_decay is not None:
             config.update(ema_decay=self.ema_decay, ema_start=self.ema_start,
                           ema_rampup=self.ema_rampup)
+        if self.augment:
+            config.update(augment=self.augment, ada_target=self.ada_target,
+                          ada_interval=self.ada_interval, ada_speed_kimg=self.ada_speed_kimg)
         config.update(self.network_config())
         return config
 

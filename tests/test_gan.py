@@ -659,3 +659,50 @@ def test_a_phase_repeats_a_number_of_times_read_inside_the_step(jit_compile):
     assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 8
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
     assert np.isfinite(logs["d_loss"][0])
+
+
+# -- augmenting what the discriminator sees -----------------------------------------
+
+
+def test_diffaugment_is_applied_in_training_only_and_trains_the_generator_through_it():
+    gan = tiny_dcgan(augment="translation,cutout")
+    plain = tiny_dcgan()
+    gan.set_weights(plain.get_weights())
+    x = keras.ops.convert_to_tensor(images(8))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(gan.score(x)),
+                                  keras.ops.convert_to_numpy(gan.discriminate(x)))
+    assert not np.allclose(keras.ops.convert_to_numpy(gan.score(x, training=True)),
+                           keras.ops.convert_to_numpy(plain.score(x, training=True)))
+    # The generator's gradient flows through the augmentation: it is not
+    # zero, and it differs from the gradient without it.
+    z = gan.sample_noise(8)
+    grads = {}
+    for name, model in (("augmented", gan), ("plain", plain)):
+        _, _, g = kg.backend.value_and_grad(
+            lambda: model.generator_loss(model.generator(z, training=True)),
+            model.generator.trainable_variables)
+        grads[name] = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in g])
+    assert np.abs(grads["augmented"]).max() > 0
+    assert not np.allclose(grads["augmented"], grads["plain"])
+    with pytest.raises(ValueError, match="unknown name 'flip'"):
+        tiny_dcgan(augment="color,flip")
+
+
+def test_adaptive_augmentation_moves_p_on_its_interval_and_saves_it(tmp_path):
+    # A target of -1 is always below the mean sign on reals, so p rises by
+    # 16 images * 2 steps / 64 images = 0.5 after every second step.
+    gan = tiny_dcgan(augment="color,translation", ada_target=-1.0, ada_interval=2,
+                     ada_speed_kimg=0.064)
+    gan.compile(jit_compile=JIT)
+    logged = [gan.train_on_batch(images(16), return_dict=True)["augment_p"] for _ in range(3)]
+    probability = lambda model: float(keras.ops.convert_to_numpy(model.augment_state.probability))  # noqa: E731
+    assert logged[0] == 0.0 and logged[1:] == pytest.approx([0.5, 0.5])  # p after each step
+    assert probability(gan) == pytest.approx(0.5)
+    gan.save(tmp_path / "ada.keras")
+    loaded = keras.models.load_model(tmp_path / "ada.keras")
+    assert (loaded.augment, loaded.ada_target, loaded.ada_interval) == ("color,translation", -1.0, 2)
+    assert probability(loaded) == pytest.approx(0.5)
+    loaded.train_on_batch(images(16))  # the fourth step: p reaches 1 and stays there
+    assert probability(loaded) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="augment policy"):
+        tiny_dcgan(ada_target=0.6)
