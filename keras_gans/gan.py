@@ -895,7 +895,9 @@ class GAN(SavesSeedState, keras.Model):
                 logs = self._apply(optimizers, groups, lambda: phase.loss(step, repeat))
             step.logs = logs  # what the update's hooks may read
             for hook in phase.after_update:
-                logs.update(hook(step) or {})  # a hook may log, too
+                extra = hook(step)
+                if isinstance(extra, dict):  # a hook may log, too
+                    logs.update(extra)
             return logs
 
         def all_repeats():
