@@ -151,7 +151,8 @@ def test_check_weights_names_the_bad_variable():
         check_weights(model, "before saving")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tf.summary")
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None,
+                    reason="tf.summary needs TensorBoard")
 def test_tensorboard_grids_writes_the_grids(tmp_path, gan):
     import tensorflow as tf
 

@@ -646,11 +646,12 @@ def test_a_diverging_run_stops_at_once_keeping_the_last_good_checkpoint(tiny_npz
     assert all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in gan.weights)
     assert logged_steps(out)[-1] == step  # steps.csv and losses.png show the bad step
     # What the message says works: --resume at a lower rate trains on from there.
-    assert run_main("train_gan_mnist.py", [*args, "--resume", "--lr", "1e-4", "--verbose", "0"]) == 0
+    resume = [*args, "--resume", "--lr", "1e-4", "--epochs", "1", "--verbose", "0"]
+    assert run_main("train_gan_mnist.py", resume) == 0
     assert "Learning rates from the command line: D 0.0001, G 0.0001." in capsys.readouterr().out
-    assert log_epochs(out) == [0, 1, 2] and logged_steps(out) == list(range(1, 91))
+    assert log_epochs(out) == [0] and logged_steps(out) == list(range(1, 31))
     gan = keras.models.load_model(out / "checkpoints" / "last.keras")
-    assert int(gan.d_optimizer.iterations) == 90
+    assert int(gan.d_optimizer.iterations) == 30
     assert np.isclose(float(gan.d_optimizer.learning_rate), 1e-4)
 
 
@@ -694,15 +695,14 @@ def test_killed_mid_epoch_resumes_where_its_checkpoint_stood(tiny_folder, uninte
     _assert_same_run(out, uninterrupted_dcgan)
 
 
-@pytest.mark.parametrize("stage", ["rotated", "committed"])
-def test_killed_mid_checkpoint_write_resumes(stage, tiny_folder, uninterrupted_dcgan, tmp_path):
-    # Killed inside the write of the checkpoint of step 6: after the old one
-    # became previous.keras, or after the new one replaced last.keras but
-    # before last.json did. Either way last.keras is whole and says its step.
+def test_killed_mid_checkpoint_write_resumes(tiny_folder, uninterrupted_dcgan, tmp_path):
+    # Killed inside the write of the checkpoint of step 6, after the new one
+    # replaced last.keras but before last.json did: last.keras is whole and
+    # says its step. (test_cli kills the write at each of its stages.)
     out = tmp_path / "run"
     args = _tiny_dcgan_args(tiny_folder, out)
     result = run("train_dcgan_plants.py", *args,
-                 env={"KERAS_GANS_TEST_KILL_AT": f"checkpoint 3 {stage}"}, check=False)
+                 env={"KERAS_GANS_TEST_KILL_AT": "checkpoint 3 committed"}, check=False)
     assert result.returncode == -9, result.stderr
     stale = json.loads((out / "checkpoints" / "last.json").read_text())["step"]
     assert stale == 4  # the epoch-end checkpoint before: written 2nd
