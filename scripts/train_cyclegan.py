@@ -186,10 +186,11 @@ def train(args):
 
 def _load_translator(path, direction):
     """A function uint8 images -> uint8 images, and the image size it takes."""
+    from keras_gans.cli.run_folder import find_model  # first: loads Keras quietly
+
     import keras
 
     import keras_gans as kg
-    from keras_gans.cli.run_folder import find_model
 
     kind, path = find_model(path)
     if kind == "keras":

@@ -298,14 +298,16 @@ def _diverged(error, plot, checkpoint, args):
     step, epoch, batch = _where(error, plot, checkpoint)
     where = f"at step {step} (epoch {epoch + 1}, " + (
         f"batch {batch + 1})" if batch is not None else "its end)")
-    if hasattr(args, "d_lr"):
-        rates = f"--lr (now D {args.d_lr:g}, G {args.g_lr:g})"
-    else:
-        rates = f"--lr (now {args.learning_rate:g})"
     path = os.path.join(args.out, run_folder.CHECKPOINT)
-    if checkpoint.written_step or args.resume:
+    good = checkpoint.written_step or args.resume
+    if hasattr(args, "lr_given"):  # add_gan_args: --resume takes new rates
+        rates = f"--lr (now D {args.d_lr:g}, G {args.g_lr:g})"
         fix = (f"try a lower {rates} with --resume, which continues from the last good "
                f"checkpoint, {path} (step {checkpoint.written_step})")
-    else:
+    else:  # a schedule of the checkpoint's, which --resume keeps
+        rates = f"--lr (now {args.learning_rate:g})"
+        fix = (f"the last good checkpoint is {path} (step {checkpoint.written_step}); try a "
+               f"lower {rates} in a new run (--overwrite or another --out)")
+    if not good:
         fix = f"no checkpoint was written before it: start again with a lower {rates} and --overwrite"
     return f"training diverged {where}: {error.what}; {fix}"
