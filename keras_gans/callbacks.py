@@ -1,8 +1,11 @@
-"""Callbacks that show training: sample grids, loss curves and FID/KID."""
+"""Callbacks that show and guard training: sample grids, per-step loss
+curves, FID/KID, divergence checks and TensorBoard images."""
 
+import csv
 import math
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -67,71 +70,402 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class LossPlot(keras.callbacks.Callback):
-    """Redraw a PNG of the loss curves at the end of every epoch.
+    """Redraw a PNG of the training curves, step by step, after every epoch.
+
+    The top panel shows the losses, the bottom one D(x) and D(G(z))
+    (`d_real`, `d_fake`) or the critic scores (`real_score`, `fake_score`),
+    when the model logs them: each step's value faint, a smoothed line over
+    it, and dotted lines where epochs end. A run of one epoch is a curve.
+
+    Keras' batch-end logs are running means over the epoch (the trackers are
+    `keras.metrics.Mean`), so the value of each step is recovered from them:
+    after `k` batches with mean `m_k`, the batches since the previous log
+    (at `j`, mean `m_j`) have mean `(k m_k - j m_j) / (k - j)` - one batch,
+    or one execution of `steps_per_execution` batches. That needs no change
+    to the model, and holds for every log that is such a mean (compiled
+    Keras metrics are too). Logs that appear only at the end of an epoch
+    (validation losses, `fid`) are drawn as points there.
 
     Args:
         path: the PNG file to (over)write.
-        keys: which logs to plot; default every log whose name ends in
-            "loss" (d_loss, g_loss, and validation losses).
+        keys: the logs of the top panel; default every log whose name ends
+            in "loss".
+        score_keys: the logs of the bottom panel; default those of
+            `SCORE_KEYS` that the model logs.
+        steps_path: a CSV file (`step,epoch,<logs>`) that each step's values
+            are appended to, and read back from when it exists, so that a
+            resumed run continues its curves.
 
     Example:
 
     ```python
-    gan.fit(ds, epochs=50, callbacks=[kg.callbacks.LossPlot("runs/x/losses.png")])
+    plot = kg.callbacks.LossPlot("runs/x/losses.png", steps_path="runs/x/steps.csv")
+    gan.fit(ds, epochs=50, callbacks=[plot])
+    plot.values["d_loss"][:3]    # the first three steps' discriminator losses
     ```
     """
 
-    def __init__(self, path, keys=None):
+    #: What the bottom panel shows by default.
+    SCORE_KEYS = ("d_real", "d_fake", "real_score", "fake_score")
+    #: Above this many steps, each curve is drawn from bins of steps: their
+    #: means smoothed, and their range as a faint band.
+    MAX_POINTS = 2000
+
+    def __init__(self, path, keys=None, score_keys=None, steps_path=None):
         super().__init__()
         self.path = os.fspath(path)
         self.keys = keys
-        self.epochs = []  # 1-based epoch numbers, one per recorded epoch
-        self.history = {}  # key -> one value per recorded epoch, NaN where absent
+        self.score_keys = score_keys
+        self.steps_path = None if steps_path is None else os.fspath(steps_path)
+        self.steps = []  # the global step of each record, counted from 1
+        self.epochs = []  # the epoch (from 0, as Keras counts) of each record
+        self.values = {}  # key -> one value per record, NaN where absent
+        self.epoch_ends = {}  # epoch -> its last step
+        self.epoch_values = {}  # key -> {epoch: value}, logs of epoch ends only
+        self._columns = None
+        if self.steps_path and os.path.isfile(self.steps_path):
+            self._read_steps()
 
-    def record(self, epoch, logs):
-        """Add one epoch's logs (`epoch` counted from 0, as Keras does).
-        Values that are missing or not numbers are kept as NaN, so every
-        curve stays aligned with its epochs (and shows a gap there)."""
-        recorded = len(self.epochs)
-        self.epochs.append(int(epoch) + 1)
+    # -- recording ------------------------------------------------------------
+
+    def record_step(self, step, epoch, values):
+        """Add the values of one step (or one execution of several)."""
+        self._record(step, epoch, values)
+        if self.steps_path:
+            self._append_row(step, epoch, values)
+
+    def _record(self, step, epoch, values):
+        recorded = len(self.steps)
+        self.steps.append(int(step))
+        self.epochs.append(int(epoch))
+        for key, value in values.items():
+            self.values.setdefault(key, [math.nan] * recorded).append(_float(value))
+        for series in self.values.values():
+            if len(series) == recorded:
+                series.append(math.nan)
+
+    def record_epoch(self, epoch, logs):
+        """Mark the end of `epoch` at the last step recorded, with the logs
+        that only the end of an epoch has (e.g. `val_d_loss`, `fid`)."""
+        if not self.steps:
+            return
+        self.epoch_ends[int(epoch)] = self.steps[-1]
         for key, value in logs.items():
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                continue
-            self.history.setdefault(key, [math.nan] * recorded).append(value)
-        for values in self.history.values():
-            if len(values) == recorded:
-                values.append(math.nan)
+            if key not in self.values and not math.isnan(_float(value)):
+                self.epoch_values.setdefault(key, {})[int(epoch)] = _float(value)
+
+    def _append_row(self, step, epoch, values):
+        new_file = self._columns is None
+        if new_file:
+            self._columns = ["step", "epoch", *sorted(values)]
+            os.makedirs(os.path.dirname(self.steps_path) or ".", exist_ok=True)
+        with open(self.steps_path, "w" if new_file else "a", newline="") as f:
+            writer = csv.writer(f)
+            if new_file:
+                writer.writerow(self._columns)
+            writer.writerow([step, epoch] + [_format(values.get(k)) for k in self._columns[2:]])
+
+    def _read_steps(self):
+        with open(self.steps_path, newline="") as f:
+            reader = csv.reader(f)
+            self._columns = next(reader, None)
+            if not self._columns:
+                self._columns = None
+                return
+            for row in reader:
+                if len(row) != len(self._columns):
+                    continue  # a last line cut short by a crash
+                try:
+                    step, epoch = int(row[0]), int(row[1])
+                except ValueError:
+                    continue
+                if self.epochs and epoch != self.epochs[-1]:
+                    self.epoch_ends[self.epochs[-1]] = self.steps[-1]
+                values = {k: _float(v) for k, v in zip(self._columns[2:], row[2:]) if v != ""}
+                self._record(step, epoch, values)
+
+    # -- Keras hooks ----------------------------------------------------------
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.epochs and self.epochs[-1] < epoch:  # resumed where an epoch ended
+            self.epoch_ends.setdefault(self.epochs[-1], self.steps[-1])
+        self._epoch = epoch
+        self._epoch_start = self.steps[-1] if self.steps else 0
+        self._previous = (0, {})  # batches seen in this epoch and their means
+
+    def on_train_batch_end(self, batch, logs=None):
+        seen, means = batch + 1, {k: _float(v) for k, v in (logs or {}).items()}
+        before, previous = self._previous
+        if seen <= before:  # steps_per_execution: the batch index of its last step
+            return
+        values = {k: (seen * m - before * previous.get(k, 0.0)) / (seen - before)
+                  for k, m in means.items()}
+        self._previous = (seen, means)
+        self.record_step(self._epoch_start + seen, self._epoch, values)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.record(epoch, logs or {})
+        self.record_epoch(epoch, logs or {})
         self.draw()
 
+    # -- drawing --------------------------------------------------------------
+
     def draw(self):
+        """Write the PNG from the values recorded so far."""
         # A Figure with its own Agg canvas: no pyplot, so a notebook's
         # matplotlib backend and open figures are left alone.
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        keys = self.keys or [k for k in self.history if k.endswith("loss")]
-        fig = Figure(figsize=(7, 4), dpi=100)
+        logged = [*self.values, *self.epoch_values]
+        loss_keys = self.keys or [k for k in logged if k.endswith("loss")]
+        score_keys = self.score_keys or [k for k in self.SCORE_KEYS if k in logged]
+        panels = [(loss_keys, "loss")] + ([(score_keys, "D output")] if score_keys else [])
+        fig = Figure(figsize=(8, 3 + 2.5 * len(panels)), dpi=100)
         FigureCanvasAgg(fig)
-        ax = fig.subplots()
-        for key in keys:
-            values = self.history.get(key, [])
-            marker = "." if len(values) < 30 else None
-            ax.plot(self.epochs[: len(values)], values, label=key, marker=marker)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.grid(alpha=0.3)
-        if keys:
-            ax.legend()
+        axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+        ends = sorted(self.epoch_ends.values())
+        ends = ends[:: max(1, len(ends) // 50)]  # at most ~50 lines
+        steps = np.asarray(self.steps, dtype=np.float64)
+        for ax, (keys, label) in zip(axes, panels):
+            for end in ends:
+                ax.axvline(end + 0.5, color="0.6", linewidth=0.6, linestyle=":", zorder=0)
+            for i, key in enumerate(keys):
+                color = f"C{i % 10}"
+                if key in self.values:
+                    _draw_series(ax, steps, np.asarray(self.values[key]), key, color,
+                                 self.MAX_POINTS)
+                at_ends = self.epoch_values.get(key, {})
+                if at_ends:
+                    x = [self.epoch_ends.get(e, np.nan) for e in at_ends]
+                    ax.plot(x, list(at_ends.values()), "o", color=color, markersize=4,
+                            label=None if key in self.values else key)
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+            if keys:
+                ax.legend(loc="best", fontsize="small")
+        axes[-1].set_xlabel("step (dotted: ends of epochs)")
         fig.tight_layout()
         directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, exist_ok=True)
         fig.savefig(self.path)
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _format(value):
+    return "" if value is None else f"{_float(value):.7g}"
+
+
+def _smooth(values):
+    """An exponential moving average over about 1/20 of the points, skipping
+    NaN and debiased at the start (as TensorBoard smooths)."""
+    span = max(1.0, len(values) / 20)
+    keep = 1 - 2 / (span + 1)
+    smoothed, average, weight = np.full(len(values), np.nan), 0.0, 0.0
+    for i, value in enumerate(values):
+        if np.isfinite(value):
+            average, weight = keep * average + (1 - keep) * value, keep * weight + (1 - keep)
+            smoothed[i] = average / weight
+    return smoothed
+
+
+def _draw_series(ax, steps, values, label, color, max_points):
+    """One curve: the values faint (or their range in bins of steps, when
+    there are more than `max_points`), and smoothed over them."""
+    if len(values) > max_points:
+        bins = np.array_split(np.arange(len(values)), max_points)
+        x = np.array([steps[b].mean() for b in bins])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # bins of NaN only
+            low, high, mean = (np.array([f(values[b]) for b in bins])
+                               for f in (np.nanmin, np.nanmax, np.nanmean))
+        ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
+    else:
+        x, mean = steps, values
+        ax.plot(x, mean, color=color, alpha=0.3, linewidth=0.8)
+    ax.plot(x, _smooth(mean), color=color, label=label, linewidth=1.5,
+            marker="." if len(x) < 30 else None)
+
+
+# -- divergence -------------------------------------------------------------------
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced a loss or a weight that is NaN or infinite.
+
+    Attributes:
+        what: what went bad, e.g. "d_loss is nan, g_loss is inf".
+        step: the steps this `fit` had trained when it was seen (counted
+            from 1), or None where no step was counted.
+        epoch: the epoch (from 0, as Keras counts), or None.
+        batch: the batch within the epoch (from 0), or None.
+    """
+
+    def __init__(self, message, what, step=None, epoch=None, batch=None):
+        super().__init__(message)
+        self.what, self.step, self.epoch, self.batch = what, step, epoch, batch
+
+
+#: What `StopOnDivergence` suggests.
+DIVERGENCE_ADVICE = "try a lower learning rate, or resume from the last good checkpoint"
+
+
+def nonfinite_logs(logs):
+    """`"key is nan, ..."` for the logs that are NaN or infinite, else ""."""
+    return ", ".join(f"{key} is {_float(value)}" for key, value in (logs or {}).items()
+                     if not np.isfinite(_float(value)))
+
+
+def check_weights(model, where="", advice=DIVERGENCE_ADVICE, step=None, epoch=None):
+    """Raise a `DivergenceError` naming the first variable of `model` or of
+    its optimizer(s) that holds a NaN or an infinity; for instance before a
+    checkpoint overwrites a good one. Checked on the device, one scalar
+    fetched.
+
+    Args:
+        model: a Keras model.
+        where: the position to name, e.g. "at step 120".
+        advice: what the message suggests.
+        step, epoch: the position, for the error's attributes.
+
+    Example:
+
+    ```python
+    kg.callbacks.check_weights(gan, "before saving")
+    gan.save("gan.keras")
+    ```
+    """
+    variables = list(model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        variables += list(optimizer.variables)
+    variables = [v for v in variables if "float" in str(v.dtype)]
+    if not variables:
+        return
+    finite = keras.ops.convert_to_numpy(
+        keras.ops.stack([keras.ops.all(keras.ops.isfinite(v)) for v in variables])
+    )
+    if finite.all():
+        return
+    bad = variables[int(np.argmin(finite))]
+    what = f"{getattr(bad, 'path', bad.name)} holds NaN or infinite values"
+    where = f" {where}" if where else ""
+    raise DivergenceError(f"training diverged{where}: {what}; {advice}", what, step, epoch)
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stop training at the first step whose logs are NaN or infinite, by
+    raising a `DivergenceError` that names the step, the logs that went bad
+    and what to try.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, which stops quietly at the end
+    of the step, the error ends `fit` at once: no callback's `on_epoch_end`
+    runs on the bad weights, so no checkpoint or sample grid is written from
+    them. At the end of each epoch it also checks the weights (see
+    `check_weights`), which can go bad while the logs stay finite. Put it
+    before checkpointing callbacks in the list. The logs are Python numbers
+    at that point already (the progress bar reads them too); the model is
+    not touched between epochs.
+
+    Args:
+        check_weights_each_epoch: also check every weight at epoch ends.
+        advice: what the message suggests.
+
+    Example:
+
+    ```python
+    try:
+        gan.fit(ds, epochs=50, callbacks=[kg.callbacks.StopOnDivergence(),
+                                          keras.callbacks.ModelCheckpoint("gan.keras")])
+    except kg.callbacks.DivergenceError as e:
+        print(e)   # training diverged at step 1234 (epoch 3, batch 17): d_loss is nan; ...
+    ```
+    """
+
+    def __init__(self, check_weights_each_epoch=True, advice=DIVERGENCE_ADVICE):
+        super().__init__()
+        self.check_weights_each_epoch = check_weights_each_epoch
+        self.advice = advice
+        self.step = 0
+
+    def on_train_begin(self, logs=None):
+        self.step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._batch = epoch, -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += batch - self._batch  # steps_per_execution: several at once
+        self._batch = batch
+        what = nonfinite_logs(logs)
+        if what:
+            raise DivergenceError(
+                f"training diverged at step {self.step} (epoch {self._epoch + 1}, batch "
+                f"{batch + 1}): {what}; {self.advice}",
+                what, self.step, self._epoch, batch,
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        where = f"at the end of epoch {epoch + 1} (step {self.step})"
+        what = nonfinite_logs(logs)
+        if what:
+            raise DivergenceError(f"training diverged {where}: {what}; {self.advice}",
+                                  what, self.step, epoch)
+        if self.check_weights_each_epoch:
+            check_weights(self.model, where, self.advice, self.step, epoch)
+
+
+# -- TensorBoard ------------------------------------------------------------------
+
+
+class TensorBoardGrids(keras.callbacks.Callback):
+    """Write each new PNG of a grid callback (`SampleGrid`,
+    `TranslationGrid`) to TensorBoard as an image, at its epoch. Needs
+    TensorFlow (its `tf.summary` works with every Keras backend). Put it
+    after the grid callback.
+
+    Args:
+        log_dir: the TensorBoard folder; images go to `log_dir/samples`.
+        grid: the callback whose `saved` files to write.
+        name: the image's tag.
+
+    Example:
+
+    ```python
+    grid = kg.callbacks.SampleGrid("runs/x/samples")
+    gan.fit(ds, epochs=10, callbacks=[grid, kg.callbacks.TensorBoardGrids("runs/x/tb", grid),
+                                      keras.callbacks.TensorBoard("runs/x/tb")])
+    ```
+    """
+
+    def __init__(self, log_dir, grid, name="samples"):
+        super().__init__()
+        self.log_dir, self.grid, self.name = os.fspath(log_dir), grid, name
+        self._writer = None
+        self._written = len(grid.saved)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+        from PIL import Image
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, self.name))
+        with self._writer.as_default():
+            for path in self.grid.saved[self._written :]:
+                with Image.open(path) as image:
+                    pixels = np.asarray(image.convert("RGB"))
+                tf.summary.image(self.name, pixels[None], step=epoch + 1)
+        self._writer.flush()
+        self._written = len(self.grid.saved)
+
+    def on_train_end(self, logs=None):
+        self._written = len(self.grid.saved)  # final.png repeats the last epoch's grid
 
 
 # -- FID during training --------------------------------------------------------

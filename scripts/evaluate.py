@@ -40,12 +40,19 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from keras_gans import cli  # noqa: E402
+if "keras_gans" not in sys.modules:  # Load it below, without the start-up chatter.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
+
+from keras_gans.cli import startup  # noqa: E402
+
+startup.import_library()  # Its --help names the weights files: Keras loads first, quietly.
+
+from keras_gans.cli import arguments, errors  # noqa: E402
+from keras_gans.cli.run_folder import find_model  # noqa: E402
 from keras_gans.metrics.features import INCEPTION_WEIGHTS_FILES  # noqa: E402
 
 PROG = "evaluate.py"
@@ -55,7 +62,7 @@ DEFAULT_CACHE = os.path.join("~", ".cache", "keras_gans")
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog=PROG,
         description="FID, KID, Inception Score and precision/recall of a generator against real images.",
     )
@@ -83,21 +90,21 @@ def build_parser():
     p.add_argument("--logits-layer", default=None,
                    help="class logits layer of a .keras extractor, for IS (default 'logits', "
                    "else its output)")
-    p.add_argument("--num-samples", type=cli.positive_int, default=10_000,
+    p.add_argument("--num-samples", type=arguments.positive_int, default=10_000,
                    help="generated images (default 10000)")
-    p.add_argument("--max-real", type=cli.positive_int, default=None,
+    p.add_argument("--max-real", type=arguments.positive_int, default=None,
                    help="use at most this many real images, a seeded subset (default all)")
     p.add_argument("--metrics", type=_metrics, default=("fid", "kid", "is", "precision_recall"),
                    help="comma-separated: fid, kid, is, pr (default all)")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--seed", type=int, default=0, help="seed of latents, labels and subsets (default 0)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=64,
+    p.add_argument("--batch-size", type=arguments.positive_int, default=64,
                    help="generation and feature batch size (default 64)")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE,
                    help=f"real-statistics cache (default {DEFAULT_CACHE}); 'none' disables it")
-    p.add_argument("--num-classes", type=cli.positive_int, default=None,
+    p.add_argument("--num-classes", type=arguments.positive_int, default=None,
                    help="classes of a conditional SavedModel (a .keras model knows its own)")
-    p.add_argument("--image-size", type=cli.positive_int, default=None,
+    p.add_argument("--image-size", type=arguments.positive_int, default=None,
                    help="TFDS only: resize real images to this side (default: the extractor's input)")
     return p
 
@@ -230,7 +237,7 @@ def make_extractor(args, needs_logits):
             need = f"pass {fname}" + (" (the Inception Score needs the top)" if needs_logits else "")
             raise ValueError(
                 f"--inception-weights {args.inception_weights} does not load into InceptionV3 "
-                f"({type(e).__name__}: {cli._one_line(e, 200)}); {need}"
+                f"({type(e).__name__}: {errors.one_line(e, 200)}); {need}"
             ) from e
     try:
         return resolve_extractor(
@@ -242,7 +249,7 @@ def make_extractor(args, needs_logits):
         cause = e.__cause__ or e
         raise ValueError(
             f"the InceptionV3 ImageNet weights could not be downloaded ({type(cause).__name__}: "
-            f"{cli._one_line(cause, 200)}); offline, download {fname} elsewhere and pass "
+            f"{errors.one_line(cause, 200)}); offline, download {fname} elsewhere and pass "
             "--inception-weights PATH, or pass --extractor PATH.keras, a classifier with a "
             "'features' layer such as evaluators/mnist.keras"
         ) from e
@@ -261,7 +268,7 @@ def format_table(results):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    kind, path = cli.find_model(args.generator)
+    kind, path = find_model(args.generator)
     if args.extractor.lower() != "inception" and not os.path.exists(args.extractor):
         raise FileNotFoundError(f"--extractor: no such model file: {args.extractor}")
     if args.inception_weights:
@@ -315,4 +322,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run_main(main, prog=PROG)
+    errors.run_main(main, prog=PROG)

@@ -11,20 +11,22 @@ Example:
 """
 
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog="export_generator.py",
         description="Export the generator of a .keras checkpoint as a TF Serving SavedModel "
         "with 'serving_default' (z -> uint8 images) and 'sample' (seed -> images) signatures.",
     )
     p.add_argument("--model", required=True, help="a .keras checkpoint (or a run folder)")
-    p.add_argument("--out", required=True, type=cli.export_dir,
+    p.add_argument("--out", required=True, type=arguments.export_dir,
                    help="the version folder to write, saved_models/<name>/<version>")
     p.add_argument("--overwrite", action="store_true", help="replace an existing export at --out")
     return p
@@ -50,7 +52,9 @@ def describe(path):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    kind, path = cli.find_model(args.model)
+    from keras_gans.cli.run_folder import find_model
+
+    kind, path = find_model(args.model)
     if kind != "keras":
         raise ValueError(f"{args.model} is already a SavedModel; --model takes a .keras checkpoint")
     if os.path.isdir(args.out) and os.listdir(args.out) and not args.overwrite:
@@ -89,4 +93,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    errors.run_main(main)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: the whole suite on the TensorFlow backend, and
 # every backend-sensitive module (trainer, models, layers, saving, callbacks,
-# metrics' feature extraction, export, mixed precision, multi-device, NumPy
-# input) on JAX and on PyTorch, skipping backend-independent checks marked
-# single_backend. The
-# PyTorch pass also skips tests marked slow_on_torch (torch.compile, long
-# learning runs), and is left out when torch is not installed.
+# run folders, metrics' feature extraction, export, mixed precision,
+# multi-device, NumPy input) on JAX and on PyTorch, skipping
+# backend-independent checks marked single_backend. The PyTorch pass also
+# skips tests marked slow_on_torch (torch.compile, long learning runs), and
+# is left out when torch is not installed.
 #
 # The TensorFlow pass runs beside the JAX-then-PyTorch passes: each keeps
 # about one core busy (much of it compiling), so on two cores the three
@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 pytest=(python -m pytest -q -p no:cacheprovider --durations=8)
 
 backend_tests=()
-for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbacks \
+for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbacks cli \
     callbacks_fid metrics export data_numpy_pipeline mixed_precision distribution \
     layers_equalized layers_normalization layers_style layers_noise \
     layers_attention layers_conditional_batch_norm layers_spectral regularizers augment \

@@ -17,25 +17,27 @@ Examples:
 
 import argparse
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+import numpy as np
 
-import numpy as np  # noqa: E402
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog="sample.py",
         description="Write a grid of generated images from a .keras checkpoint or a SavedModel.",
     )
     p.add_argument("--model", required=True,
                    help="a .keras checkpoint, a run folder, or a SavedModel (version) folder")
-    p.add_argument("--num-samples", type=cli.positive_int, default=64, help="images in the grid (default 64)")
+    p.add_argument("--num-samples", type=arguments.positive_int, default=64, help="images in the grid (default 64)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
-    p.add_argument("--ncols", type=cli.positive_int, default=None,
+    p.add_argument("--ncols", type=arguments.positive_int, default=None,
                    help="images per row (default: a square, or one row per class)")
     p.add_argument("--labels", type=_labels, default=None,
                    help="conditional models: class ids, e.g. 0,1,2, repeated to fill --num-samples "
@@ -88,9 +90,9 @@ def from_saved_model(path, args):
 
 
 def from_keras(path, args):
-    import keras  # keras_gans (imported with cli) registers the model classes.
+    import keras
 
-    import keras_gans as kg
+    import keras_gans as kg  # find_model's import registered the model classes.
 
     gan = keras.models.load_model(path, compile=False)
     if isinstance(gan, kg.CycleGAN):
@@ -108,7 +110,9 @@ def from_keras(path, args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    kind, path = cli.find_model(args.model)
+    from keras_gans.cli.run_folder import find_model
+
+    kind, path = find_model(args.model)
     load = from_saved_model if kind == "savedmodel" else from_keras
     images, ncols = load(path, args)
 
@@ -121,4 +125,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    errors.run_main(main)

@@ -16,17 +16,16 @@ Examples:
 """
 
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-import keras  # noqa: E402
-
-import keras_gans as kg  # noqa: E402
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog="train_cgan_mnist.py",
         description=(
             "Train a keras_gans ConditionalGAN (DCGAN body) on labelled images: by "
@@ -42,7 +41,7 @@ def build_parser():
         ),
     )
     add = p.add_argument
-    n = {"type": cli.positive_int, "metavar": "N"}
+    n = {"type": arguments.positive_int, "metavar": "N"}
     add("--data", metavar="SOURCE", default="mnist",
         help="TFDS name, .npz file or class-folder tree (default mnist, from TFDS)")
     add("--image-size", default=28, **n, help="image side (default 28)")
@@ -54,7 +53,7 @@ def build_parser():
         help="how the generator sees the label (default one_hot)")
     add("--discriminator-label-mode", choices=("channels", "projection"), default="channels",
         help="how the discriminator sees it (default channels)")
-    cli.add_common_training_args(
+    arguments.add_common_training_args(
         p, out="runs/cgan_mnist", export=None, epochs=20, batch_size=64, seed=0,
     )
     return p
@@ -62,7 +61,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    keras.utils.set_random_seed(args.seed)
+    import keras_gans as kg
+    from keras_gans.cli import run_folder, runner
 
     def build():
         gan = kg.ConditionalGAN(
@@ -71,25 +71,22 @@ def main(argv=None):
             discriminator_label_mode=args.discriminator_label_mode,
             generator_width=args.width, discriminator_width=args.width, seed=args.seed,
         )
-        return cli.compile_from_args(gan, args)
+        return runner.compile_from_args(gan, args)
 
-    # Build (or load), compile and fit on the devices of --strategy.
-    with cli.strategy_scope(args):
-        gan, initial_epoch = cli.resume_or_build(args, build, kg.ConditionalGAN)
-        cli.check_image_shape(gan, args.image_size, args.channels)
-        # A resumed run draws another order than its first epochs.
-        dataset = kg.data.image_dataset(
+    def dataset(seed):
+        return kg.data.image_dataset(
             args.data, image_size=args.image_size, channels=args.channels,
-            batch_size=args.batch_size, with_labels=True, seed=args.seed + initial_epoch,
-            data_dir=args.data_dir,
+            batch_size=args.batch_size, with_labels=True, seed=seed, data_dir=args.data_dir,
         )
-        # One row of 10 samples per class.
-        history = cli.fit(gan, dataset, args, initial_epoch, num_samples=10 * gan.num_classes)
-    if args.export:
-        kg.export.export_generator(gan, args.export)
-    cli.print_outputs(args, trained=history is not None)
+
+    def on_resume(gan):
+        run_folder.check_image_shape(gan, args.image_size, args.channels)
+
+    # One row of 10 samples per class.
+    runner.train(args, build, dataset, model_class=kg.ConditionalGAN, on_resume=on_resume,
+                 num_samples=10 * args.num_classes)
     return 0
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    errors.run_main(main)

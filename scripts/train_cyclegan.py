@@ -25,20 +25,19 @@ Examples:
 """
 
 import os
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-import keras  # noqa: E402
-
-import keras_gans as kg  # noqa: E402
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 PROG = "train_cyclegan.py"
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog=PROG,
         description=(
             "Train a keras_gans CycleGAN (ResNet generators, 70x70 PatchGANs, "
@@ -56,7 +55,7 @@ def build_parser():
             "datasets/daisy2sunflower --image-size 128 --epochs 100"
         ),
     )
-    n = {"type": cli.positive_int, "metavar": "N"}
+    n = {"type": arguments.positive_int, "metavar": "N"}
     data = p.add_argument_group("data")
     data.add_argument("--data-a", default=None, metavar="DIR", help="folder of domain A images")
     data.add_argument("--data-b", default=None, metavar="DIR", help="folder of domain B images")
@@ -68,7 +67,7 @@ def build_parser():
     train = p.add_argument_group("training")
     train.add_argument("--image-size", type=int, choices=(128, 256), default=256,
                        help="image side (default 256, as in the paper)")
-    train.add_argument("--learning-rate", "--lr", type=cli.positive_float, default=2e-4,
+    train.add_argument("--learning-rate", "--lr", type=arguments.positive_float, default=2e-4,
                        metavar="LR", help="Adam rate of the four optimizers (default 2e-4)")
     train.add_argument("--filters", default=64, **n,
                        help="generator ngf and PatchGAN ndf (default 64)")
@@ -82,7 +81,7 @@ def build_parser():
     train.add_argument("--grid-images", default=4, **n,
                        help="test images per domain in the grids (default 4)")
     train.add_argument("--grid-every", default=1, **n, help="save a grid every N epochs (default 1)")
-    cli.add_run_args(train, out="runs/cyclegan", export=None, epochs=200, batch_size=1, seed=0)
+    arguments.add_run_args(train, out="runs/cyclegan", export=None, epochs=200, batch_size=1, seed=0)
     translate = p.add_argument_group("translation (--translate)")
     translate.add_argument("--translate", default=None, metavar="DIR",
                            help="translate the images in DIR instead of training")
@@ -114,38 +113,44 @@ def parse_args(argv=None):
 # -- training ---------------------------------------------------------------------
 
 
-def _datasets(args, seed):
-    """The training stream (shuffled and augmented by `seed`) and fixed test
-    images `(a, b)` for the grids."""
+def _sources(args):
     if args.data_a:
-        sources = (args.data_a, args.data_b)
-    elif args.data:
-        sources = (args.data, None)
-    else:
-        sources = (args.tfds, None)
-    options = {"image_size": args.image_size, "data_dir": args.data_dir}
-    train = kg.data.unpaired_dataset(
-        *sources, batch_size=args.batch_size, seed=seed, **options
-    )
+        return args.data_a, args.data_b
+    return (args.data or args.tfds), None
+
+
+def _train_batches(args, seed):
+    """One pass of training pairs, shuffled and augmented by `seed`."""
+    import keras_gans as kg
+
+    return kg.data.unpaired_dataset(*_sources(args), batch_size=args.batch_size, seed=seed,
+                                    image_size=args.image_size, data_dir=args.data_dir)
+
+
+def _test_images(args):
+    """Fixed test images `(a, b)` for the grids."""
+    import keras_gans as kg
+
+    options = {"image_size": args.image_size, "data_dir": args.data_dir,
+               "batch_size": args.grid_images, "training": False}
     try:
-        test = kg.data.unpaired_dataset(
-            *sources, batch_size=args.grid_images, training=False, **options
-        )
+        test = kg.data.unpaired_dataset(*_sources(args), **options)
     except FileNotFoundError:  # A --data folder without testA/ testB/.
         if not args.data:
             raise
         test = kg.data.unpaired_dataset(
-            *(os.path.join(args.data, f"train{d}") for d in "AB"),
-            batch_size=args.grid_images, training=False, **options,
+            *(os.path.join(args.data, f"train{d}") for d in "AB"), **options
         )
     test_a, test_b = next(iter(test))
-    return train, (test_a.numpy(), test_b.numpy())
+    return test_a.numpy(), test_b.numpy()
 
 
 def train(args):
-    keras.utils.set_random_seed(args.seed)
+    import keras_gans as kg
+    from keras_gans.cli import runner
+    from keras_gans.export_cyclegan import export_translator
 
-    def build():
+    def build():  # After the data: its batches set the schedule's length.
         gan = kg.CycleGAN(
             image_size=args.image_size, generator_filters=args.filters,
             discriminator_filters=args.filters, num_residual_blocks=args.residual_blocks,
@@ -159,34 +164,21 @@ def train(args):
         )
         return gan
 
-    # Load the data, build (or load), compile and fit on the devices of --strategy.
-    with cli.strategy_scope(args):
-        # A resumed run draws other shuffles and augmentations than its first
-        # epochs. The data comes first: its batches set the schedule's length.
-        done = cli.completed_epochs(cli.run_dir(args)) if args.resume else 0
-        dataset, (test_a, test_b) = _datasets(args, args.seed + done)
-        if args.steps_per_epoch is None:  # One pass over the larger domain.
-            args.steps_per_epoch = int(dataset.cardinality())
-            if args.steps_per_epoch < 1:
-                raise ValueError("could not count the batches per epoch; pass --steps-per-epoch")
-        gan, initial_epoch = cli.resume_or_build(args, build, kg.CycleGAN)
+    def on_resume(gan):
         if gan.image_size != args.image_size:
             raise ValueError(
                 f"the checkpoint translates {gan.image_size}x{gan.image_size} images; "
                 f"resume with --image-size {gan.image_size}"
             )
-        if initial_epoch and gan.set_total_steps(args.epochs * args.steps_per_epoch):
+        if gan.set_total_steps(args.epochs * args.steps_per_epoch):
             print(f"The learning rate now decays to zero over epochs {args.epochs // 2 + 1}-"
                   f"{args.epochs} (--epochs {args.epochs}).")
-        grids = kg.models.cyclegan.TranslationGrid(
-            os.path.join(args.out, "samples"), test_a, test_b, args.grid_every
-        )
-        history = cli.fit(gan, dataset, args, initial_epoch, samples=grids)
-    if args.export:
-        from keras_gans.export_cyclegan import export_translator
 
-        export_translator(gan, args.export)
-    cli.print_outputs(args, trained=history is not None)
+    def grids(directory):
+        return kg.models.cyclegan.TranslationGrid(directory, *_test_images(args), args.grid_every)
+
+    runner.train(args, build, lambda seed: _train_batches(args, seed), model_class=kg.CycleGAN,
+                 on_resume=on_resume, samples=grids, export=export_translator)
 
 
 # -- translation --------------------------------------------------------------------
@@ -194,7 +186,13 @@ def train(args):
 
 def _load_translator(path, direction):
     """A function uint8 images -> uint8 images, and the image size it takes."""
-    kind, path = cli.find_model(path)
+    from keras_gans.cli.run_folder import find_model  # first: loads Keras quietly
+
+    import keras
+
+    import keras_gans as kg
+
+    kind, path = find_model(path)
     if kind == "keras":
         gan = keras.saving.load_model(path)
         if not isinstance(gan, kg.CycleGAN):
@@ -226,6 +224,7 @@ def _load_image(path, size):
 def translate(args, batch_size=8):
     import numpy as np
 
+    import keras_gans as kg
     from keras_gans.images import save_image
 
     folder = kg.data.scan_image_folder(args.translate)
@@ -252,4 +251,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run_main(main, prog=PROG)
+    errors.run_main(main, prog=PROG)

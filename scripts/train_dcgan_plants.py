@@ -15,34 +15,33 @@ Examples:
 
 import argparse
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-import keras  # noqa: E402
-
-import keras_gans as kg  # noqa: E402
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog="train_dcgan_plants.py",
         description="Train a DCGAN on plant photos; writes sample grids, a loss plot, a "
         "checkpoint and a CSV log to --out and a TF Serving SavedModel to --export.",
     )
     p.add_argument("--data", metavar="SOURCE", default="tf_flowers",
                    help="a folder of images (searched recursively) or a TFDS name (default tf_flowers)")
-    p.add_argument("--image-size", type=cli.positive_int, default=128, metavar="N",
+    p.add_argument("--image-size", type=arguments.positive_int, default=128, metavar="N",
                    help="image side: 32, 64, 128, 256, ... (default 128)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=3, help="1 or 3 (default 3)")
-    p.add_argument("--latent-dim", metavar="N", type=cli.positive_int, default=128, help="size of z (default 128)")
-    p.add_argument("--generator-width", metavar="N", type=cli.positive_int, default=64,
+    p.add_argument("--latent-dim", metavar="N", type=arguments.positive_int, default=128, help="size of z (default 128)")
+    p.add_argument("--generator-width", metavar="N", type=arguments.positive_int, default=64,
                    help="channels of the generator's last hidden stage, doubling towards z (default 64)")
-    p.add_argument("--discriminator-width", metavar="N", type=cli.positive_int, default=64,
+    p.add_argument("--discriminator-width", metavar="N", type=arguments.positive_int, default=64,
                    help="channels of the discriminator's first stage, doubling per stage (default 64)")
     p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                    help="random left-right flips (default on)")
-    cli.add_common_training_args(
+    arguments.add_common_training_args(
         p, out="runs/plants_dcgan", export="saved_models/plants_dcgan/1",
         epochs=50, batch_size=64, g_steps=2,
     )
@@ -51,8 +50,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    import keras_gans as kg
+    from keras_gans.cli import run_folder, runner
 
     def build():
         gan = kg.DCGAN(
@@ -60,24 +59,20 @@ def main(argv=None):
             generator_width=args.generator_width,
             discriminator_width=args.discriminator_width, seed=args.seed,
         )
-        return cli.compile_from_args(gan, args)
+        return runner.compile_from_args(gan, args)
 
-    # Build (or load), compile and fit on the devices of --strategy.
-    with cli.strategy_scope(args):
-        gan, initial_epoch = cli.resume_or_build(args, build, kg.DCGAN)
-        cli.check_image_shape(gan, args.image_size, args.channels)
-        # A resumed run draws other shuffles and flips than its first epochs.
-        dataset = kg.data.image_dataset(
+    def dataset(seed):
+        return kg.data.image_dataset(
             args.data, image_size=args.image_size, channels=args.channels,
-            batch_size=args.batch_size, flip=args.flip, data_dir=args.data_dir,
-            seed=None if args.seed is None else args.seed + initial_epoch,
+            batch_size=args.batch_size, flip=args.flip, data_dir=args.data_dir, seed=seed,
         )
-        history = cli.fit(gan, dataset, args, initial_epoch)
-    if args.export:
-        kg.export.export_generator(gan, args.export)
-    cli.print_outputs(args, trained=history is not None)
+
+    def on_resume(gan):
+        run_folder.check_image_shape(gan, args.image_size, args.channels)
+
+    runner.train(args, build, dataset, model_class=kg.DCGAN, on_resume=on_resume)
     return 0
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    errors.run_main(main)

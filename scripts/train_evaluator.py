@@ -19,7 +19,6 @@ Examples (the commands of the shipped evaluators, as their .json records):
         --image-size 64 --width 16 --out evaluators/flowers64.keras --epochs 10
 """
 
-import argparse
 import json
 import os
 import sys
@@ -27,21 +26,18 @@ import time
 
 import numpy as np
 
+if "keras_gans" not in sys.modules:  # Check the arguments and the data before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2 (as
-    keras_gans.cli.run_main does for the other scripts, which this one does
-    not import: it would load TensorFlow before the arguments are checked)."""
+from keras_gans.cli import arguments, errors, startup  # noqa: E402
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # One clear line instead of argparse's usage dump.
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+class CliError(ValueError):
+    """A user-facing error: `errors.run_main` prints it as one line, exit status 2."""
 
 
 def parse_args(argv=None):
-    p = _Parser(
+    p = arguments.ArgumentParser(
         prog="train_evaluator.py",
         description=(
             "Train a small convolutional classifier on a labelled image data set and "
@@ -125,6 +121,7 @@ def load_folder(path, image_size, holdout, seed):
     # metrics read real data: the same files (hidden ones such as
     # .ipynb_checkpoints/ or macOS ._x.jpg left out), centre-cropped to a
     # square and resized once. Imported here: keras_gans loads TensorFlow.
+    startup.import_library()
     from keras_gans.data import load_image, scan_image_folder
 
     try:
@@ -212,7 +209,8 @@ def main(argv=None):
         x_train, y_train = x_train[keep], y_train[keep]
     print(f"data: {len(x_train)} train / {len(x_test)} held-out images of shape {x_train.shape[1:]}, {len(classes)} classes", flush=True)
 
-    import keras  # imported late so that argument and data errors are instant
+    startup.import_library()  # late, so that argument and data errors are instant
+    import keras
 
     keras.utils.set_random_seed(args.seed)
     to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # the library's [-1, 1]
@@ -263,11 +261,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except CliError as e:
-        print(f"train_evaluator.py: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("train_evaluator.py: interrupted", file=sys.stderr)
-        sys.exit(130)
+    errors.run_main(main, prog="train_evaluator.py")

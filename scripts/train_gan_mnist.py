@@ -13,27 +13,27 @@ Examples:
 """
 
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's start-up noise out.
+if "keras_gans" not in sys.modules:  # Parse the arguments before Keras loads.
+    os.environ["KERAS_GANS_DEFER_IMPORTS"] = "1"
 
-import keras  # noqa: E402
-
-import keras_gans as kg  # noqa: E402
-from keras_gans import cli  # noqa: E402
+from keras_gans.cli import arguments, errors  # noqa: E402
 
 DATA_SHAPE = (28, 28, 1)
 
 
 def build_parser():
-    p = cli.ArgumentParser(
+    p = arguments.ArgumentParser(
         prog="train_gan_mnist.py",
         description="Train the 2014 MLP GAN on MNIST; writes sample grids, a loss plot, a "
         "checkpoint and a CSV log to --out and a TF Serving SavedModel to --export.",
     )
     p.add_argument("--data", metavar="SOURCE", default="mnist",
                    help="an mnist.npz file (x_train), a folder of digit images or a TFDS name (default mnist)")
-    p.add_argument("--latent-dim", metavar="N", type=cli.positive_int, default=100, help="size of z (default 100)")
-    cli.add_common_training_args(
+    p.add_argument("--latent-dim", metavar="N", type=arguments.positive_int, default=100,
+                   help="size of z (default 100)")
+    arguments.add_common_training_args(
         p, out="runs/mnist_gan", export="saved_models/mnist_gan/1",
         epochs=50, batch_size=64, losses=("minimax", "non_saturating"),
     )
@@ -42,29 +42,22 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
+    import keras_gans as kg
+    from keras_gans.cli import runner
 
     def build():
         gan = kg.VanillaGAN(data_shape=DATA_SHAPE, latent_dim=args.latent_dim, seed=args.seed)
-        return cli.compile_from_args(gan, args)
+        return runner.compile_from_args(gan, args)
 
-    # Build (or load), compile and fit on the devices of --strategy.
-    with cli.strategy_scope(args):
-        gan, initial_epoch = cli.resume_or_build(args, build, kg.VanillaGAN)
-        # Digits are not mirror-symmetric: no flips. A resumed run draws
-        # another order than its first epochs.
-        dataset = kg.data.image_dataset(
+    def dataset(seed):  # Digits are not mirror-symmetric: no flips.
+        return kg.data.image_dataset(
             args.data, image_size=DATA_SHAPE[0], channels=DATA_SHAPE[2],
-            batch_size=args.batch_size, flip=False, data_dir=args.data_dir,
-            seed=None if args.seed is None else args.seed + initial_epoch,
+            batch_size=args.batch_size, flip=False, data_dir=args.data_dir, seed=seed,
         )
-        history = cli.fit(gan, dataset, args, initial_epoch)
-    if args.export:
-        kg.export.export_generator(gan, args.export)
-    cli.print_outputs(args, trained=history is not None)
+
+    runner.train(args, build, dataset, model_class=kg.VanillaGAN)
     return 0
 
 
 if __name__ == "__main__":
-    cli.run_main(main)
+    errors.run_main(main)
