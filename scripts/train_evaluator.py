@@ -120,7 +120,7 @@ def load_folder(path, image_size, holdout, seed):
     # Read the folder as image_dataset() reads it for a GAN, and as the
     # metrics read real data: the same files (hidden ones such as
     # .ipynb_checkpoints/ or macOS ._x.jpg left out), centre-cropped to a
-    # square and resized once. Imported here: keras_gans loads TensorFlow.
+    # square and resized once. Imported here: the library loads Keras.
     startup.import_library()
     from keras_gans.data import load_image, scan_image_folder
 

@@ -566,7 +566,7 @@ def test_run_callbacks_order(tmp_path):
 
 @pytest.mark.single_backend
 def test_skip_batches_of_a_numpy_pipeline():
-    from keras_gans.data_numpy import ImageBatches
+    from keras_gans.data import ImageBatches
 
     images = np.arange(6 * 2 * 2, dtype="uint8").reshape(6, 2, 2, 1)
     stream = ImageBatches(images, None, 2, seed=1, dtype="uint8").repeat()

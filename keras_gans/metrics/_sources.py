@@ -103,7 +103,7 @@ def iter_image_batches(data, batch_size=64, max_samples=None, seed=0, image_size
     Args:
         data: an array (N, H, W[, C]); a path to a folder of image files
             (read as `image_dataset` reads it for training, see
-            `keras_gans.data_numpy.load_image`; undecodable files are skipped with one warning);
+            `keras_gans.data.load_image`; undecodable files are skipped with one warning);
             a `tf.data.Dataset` (batched, or of single H x W x C images); or
             any iterable of batches. Elements that are `(images, labels)`
             tuples or dicts with an `"image"` key contribute their images.
