@@ -128,7 +128,8 @@ def _write(archive, path, verbose):
 
 
 def _batch_of_at_least_one(tf, fn, *inputs):
-    """`fn(*inputs)` for batches of any size, an empty one included.
+    """`fn(*inputs)` (a tensor or a list of them) for batches of any size,
+    an empty one included.
 
     Exports from JAX (jax2tf) require a batch of at least one, so a zero
     row is appended and its output dropped; from TensorFlow the call is
@@ -139,7 +140,7 @@ def _batch_of_at_least_one(tf, fn, *inputs):
     n = tf.shape(inputs[0])[0]
     padded = [tf.concat([x, tf.zeros(tf.concat([[1], tf.shape(x)[1:]], 0), x.dtype)], 0)
               for x in inputs]
-    return fn(*padded)[:n]
+    return tf.nest.map_structure(lambda y: y[:n], fn(*padded))
 
 
 def _to_uint8(tf, images):
@@ -152,7 +153,8 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
 
     The signatures follow the model's inputs (`gan.latents`): `serving_default`
     takes each of them (`z`, and `labels` for conditional models) and returns
-    uint8 `images`; `sample` draws the latents itself from `seed` (and takes
+    uint8 `images` (one output per `gan.image_names`: CoGAN's `images_a`,
+    `images_b`); `sample` draws the latents itself from `seed` (and takes
     `num_samples`, or `labels` for conditional models: one image per label).
 
     Args:
@@ -212,8 +214,15 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
         )
         call = lambda *xs: generator_fn(list(xs))  # noqa: E731
 
+    names = tuple(gan.image_names)
+
     def images_of(inputs):
-        return {"images": _to_uint8(tf, _batch_of_at_least_one(tf, call, *inputs))}
+        outputs = _batch_of_at_least_one(tf, call, *inputs)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        if len(outputs) != len(names):
+            raise ValueError(f"The generator returns {len(outputs)} outputs; "
+                             f"{type(gan).__name__}.image_names names {len(names)}.")
+        return {name: _to_uint8(tf, x) for name, x in zip(names, outputs)}
 
     @tf.function(input_signature=input_specs)
     def serving_default(*inputs):

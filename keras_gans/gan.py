@@ -653,6 +653,13 @@ class GAN(SavesSeedState, keras.Model):
         return [sampling.LatentInput("z", (self.latent_dim,))]
 
     @property
+    def image_names(self):
+        """Names of the generator's outputs (the export's output keys):
+        `("images",)`, or one per output for generators with several
+        (CoGAN's `("images_a", "images_b")`)."""
+        return ("images",)
+
+    @property
     def num_classes(self):
         """Classes of the model's "labels" input; None when it has none."""
         for spec in self.latents:
@@ -1072,17 +1079,25 @@ class GAN(SavesSeedState, keras.Model):
             batch_size: images per generator call.
             use_ema: sample with the EMA generator (default: when the model
                 keeps one) or the raw one (False).
+
+        Returns:
+            NumPy float32 images in [-1, 1]; a tuple of arrays for generators
+            with several outputs (`image_names`).
         """
         inputs = self._resolve_inputs(n, seed, labels, inputs, z, truncation)
         network = self.sampling_generator(use_ema)
         count = len(next(iter(inputs.values())))
-        out = [
-            ops.convert_to_numpy(self.generate_images(
+        parts = [
+            keras.tree.map_structure(ops.convert_to_numpy, self.generate_images(
                 {k: v[i : i + batch_size] for k, v in inputs.items()}, network=network
             ))
             for i in range(0, count, batch_size)
         ]
-        return np.concatenate(out).astype("float32")
+        # One array, or a tuple of them for generators with several outputs
+        # (`image_names`: CoGAN's pair).
+        joined = [np.concatenate(column).astype("float32") for column in zip(*(
+            part if isinstance(part, (list, tuple)) else [part] for part in parts))]
+        return joined[0] if len(joined) == 1 else tuple(joined)
 
     def _resolve_inputs(self, n, seed, labels, inputs, z, truncation):
         if self.num_classes is not None and labels is not None and np.ndim(labels) == 0:
