@@ -976,12 +976,28 @@ class GAN(SavesSeedState, keras.Model):
             return gan_backend.stateless_step(self, self.gan_test_step, state, data, groups)
         return gan_backend.logs_for_replica_reduction(self.gan_test_step(args[0]))
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`. A `tf.data.Dataset` or `PyDataset` brings its
-        own order, so `shuffle` defaults to False for them: Keras ignores
-        it there anyway, but warns about its default on every call."""
+    def fit(self, x=None, y=None, *args, stop_on_divergence=False, **kwargs):
+        """`keras.Model.fit`, with one option more.
+
+        Args:
+            stop_on_divergence: stop at the first step whose losses are NaN
+                or infinite (and check the weights at every epoch's end), with
+                a `keras_gans.callbacks.DivergenceError` that names the step,
+                the logs that went bad and what to try. It runs before the
+                other callbacks, so no checkpoint is written from bad weights.
+            *args, **kwargs: as for `keras.Model.fit`. A `tf.data.Dataset` or
+                `PyDataset` brings its own order, so `shuffle` defaults to
+                False for them: Keras ignores it there anyway, but warns about
+                its default on every call.
+        """
         if not args and (hasattr(x, "element_spec") or isinstance(x, keras.utils.PyDataset)):
             kwargs.setdefault("shuffle", False)
+        if stop_on_divergence:
+            from keras_gans.callbacks import StopOnDivergence
+
+            callbacks = list(kwargs.get("callbacks") or [])
+            if not any(isinstance(c, StopOnDivergence) for c in callbacks):
+                kwargs["callbacks"] = [StopOnDivergence()] + callbacks
         return super().fit(x, y, *args, **kwargs)
 
     def _check_compiled(self):

@@ -706,3 +706,22 @@ def test_adaptive_augmentation_moves_p_on_its_interval_and_saves_it(tmp_path):
     assert probability(loaded) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="augment policy"):
         tiny_dcgan(ada_target=0.6)
+
+
+def test_fit_can_stop_on_divergence():
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 4)).astype("float32")
+
+    def absurd():
+        gan = kg.VanillaGAN(data_shape=(4,), latent_dim=2, seed=0)
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e6), g_optimizer=keras.optimizers.Adam(1e6),
+                    jit_compile=JIT)
+        return gan
+
+    gan = absurd()
+    history = gan.fit(x, batch_size=8, epochs=2, verbose=0).history  # off: trains on regardless
+    weights = [keras.ops.convert_to_numpy(v) for v in gan.weights + gan.optimizer.variables]
+    finite = np.all(np.isfinite(history["d_loss"])) and all(
+        np.all(np.isfinite(w)) for w in weights if np.issubdtype(w.dtype, np.floating))
+    assert not finite
+    with pytest.raises(kg.callbacks.DivergenceError, match="training diverged"):
+        absurd().fit(x, batch_size=8, epochs=2, verbose=0, stop_on_divergence=True)
