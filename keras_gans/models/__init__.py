@@ -11,7 +11,6 @@ from keras_gans.models.cgan import (
 )
 from keras_gans.models.cyclegan import (
     CycleGAN,
-    TranslationGrid,
     patchgan_discriminator,
     resnet_generator,
 )
