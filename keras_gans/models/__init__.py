@@ -14,3 +14,20 @@ from keras_gans.models.cyclegan import (
     patchgan_discriminator,
     resnet_generator,
 )
+from keras_gans.models.sagan import (
+    SAGAN,
+    BlockLayers,
+    dcgan_down_block,
+    dcgan_up_block,
+    discriminator_blocks,
+    discriminator_output,
+    discriminator_widths,
+    generator_blocks,
+    generator_output,
+    generator_widths,
+    residual_down_block,
+    residual_up_block,
+    sagan_discriminator,
+    sagan_generator,
+    split_attention,
+)

@@ -43,12 +43,34 @@ def _check_mode(mode, modes, role):
         raise ValueError(f"{role} label_mode must be one of {modes}, got {mode!r}.")
 
 
-def _labels_input():
+def labels_input():
+    """The `labels` input of conditional networks: int32 class ids `(batch,)`.
+
+    Example:
+
+    >>> labels_input().shape
+    (None,)
+    """
     return keras.Input((), dtype="int32", name="labels")
 
 
-def _encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
-    """int labels (batch,) -> (batch, features): one-hot or an embedding."""
+def encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
+    """int labels (batch,) -> (batch, features): one-hot or an embedding.
+
+    Args:
+        labels: an int tensor of class ids `(batch,)` in a functional graph.
+        num_classes: number of classes.
+        label_mode: "one_hot" (`num_classes` features) or "embedding" (a
+            learned `embedding_dim`-d vector per class).
+        embedding_dim: the embedding's size, for "embedding".
+        prefix: the layer is named `<prefix>_one_hot` or `<prefix>_embedding`.
+
+    Example:
+
+    >>> code = encode_labels(labels_input(), 10, "embedding", 16, "g_labels")
+    >>> code.shape
+    (None, 16)
+    """
     if label_mode == "one_hot":
         return layers.CategoryEncoding(num_classes, "one_hot", name=f"{prefix}_one_hot")(labels)
     return layers.Embedding(num_classes, embedding_dim, name=f"{prefix}_embedding")(labels)
@@ -57,25 +79,49 @@ def _encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
 def _conditional_generator(body, num_classes, latent_dim, label_mode, embedding_dim, name):
     """`[z, labels]` -> `body(concat(z, encoded labels))`."""
     z = keras.Input((latent_dim,), name="z")
-    labels = _labels_input()
-    code = _encode_labels(labels, num_classes, label_mode, embedding_dim, "g_labels")
+    labels = labels_input()
+    code = encode_labels(labels, num_classes, label_mode, embedding_dim, "g_labels")
     images = body(layers.Concatenate(name="g_join_labels")([z, code]))
     return keras.Model([z, labels], images, name=name)
 
 
-def _projection_logits(body, features, inputs, labels, num_classes, name):
-    """The projection discriminator head: `psi(phi(x)) + <embed(y), phi(x)>`.
+def projection_logits(features, logits, labels, embedding):
+    """The projection discriminator head: `psi(phi(x)) + <embed(y), phi(x)>`
+    (Miyato & Koyama 2018), in a functional graph.
 
-    `body` maps `inputs` to `[features map or vector, unconditional logit]`.
+    Args:
+        features: `phi(x)`, a feature vector `(batch, d)` or map `(batch, h,
+            w, d)` (average-pooled to a vector, as the projection paper does).
+        logits: the unconditional logit `psi(phi(x))`, `(batch, 1)`.
+        labels: int class ids `(batch,)`.
+        embedding: a layer (or function of layers) mapping labels to
+            `(batch, d)` vectors, e.g. `keras.layers.Embedding(num_classes,
+            d)`; SAGAN and BigGAN spectral-normalize it
+            (`models.sagan.BlockLayers.embedding`).
+
+    Returns:
+        The conditional logits `(batch, 1)`, float32.
+
+    Example:
+
+    >>> features, logits = keras.Input((32,)), keras.Input((1,))
+    >>> labels = labels_input()
+    >>> out = projection_logits(features, logits, labels, keras.layers.Embedding(10, 32))
+    >>> out.shape
+    (None, 1)
     """
+    if len(features.shape) == 4:
+        features = layers.GlobalAveragePooling2D(name="d_pool")(features)
+    projection = layers.Dot(axes=1, name="d_projection")([embedding(labels), features])
+    return layers.Add(dtype="float32", name="d_logits_plus_projection")([logits, projection])
+
+
+def _projection_logits(body, features, inputs, labels, num_classes, name):
+    """`projection_logits` on `body(inputs)`, which gives `[features map or
+    vector, unconditional logit]`; the embedding is a plain `Embedding`."""
     feature_map, logits = body(inputs)
-    if len(feature_map.shape) == 4:
-        # Pool the map to one vector per image, as the projection paper does.
-        feature_map = layers.GlobalAveragePooling2D(name="d_pool")(feature_map)
-    embedded = layers.Embedding(num_classes, features, name="d_label_embedding")(labels)
-    projection = layers.Dot(axes=1, name="d_projection")([embedded, feature_map])
-    logits = layers.Add(dtype="float32", name="d_logits_plus_projection")([logits, projection])
-    return logits
+    embedding = layers.Embedding(num_classes, features, name="d_label_embedding")
+    return projection_logits(feature_map, logits, labels, embedding)
 
 
 def _with_features(network, score_layer, name):
@@ -144,7 +190,7 @@ def cgan_mlp_discriminator(
     _check_mode(label_mode, DISCRIMINATOR_LABEL_MODES, "Discriminator")
     data_shape = (data_shape,) if isinstance(data_shape, int) else tuple(data_shape)
     data = keras.Input(data_shape, name="data")
-    labels = _labels_input()
+    labels = labels_input()
     flat = layers.Flatten(name="d_flatten_data")(data)
     if label_mode == "channels":
         one_hot = layers.CategoryEncoding(num_classes, "one_hot", name="d_one_hot")(labels)
@@ -223,7 +269,7 @@ def cgan_dcgan_discriminator(
     """
     _check_mode(label_mode, DISCRIMINATOR_LABEL_MODES, "Discriminator")
     images = keras.Input((image_size, image_size, channels), name="images")
-    labels = _labels_input()
+    labels = labels_input()
     if label_mode == "channels":
         one_hot = layers.CategoryEncoding(num_classes, "one_hot", name="d_one_hot")(labels)
         planes = layers.Reshape((1, 1, num_classes), name="d_label_pixel")(one_hot)
