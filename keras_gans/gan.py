@@ -181,6 +181,15 @@ def _has_batch_norm(network):
     return any("BatchNormalization" in type(layer).__name__ for layer in network._flatten_layers())
 
 
+def _normalizes_once(network):
+    """True for a network with spectral normalization whose training-mode
+    and inference-mode functions are otherwise the same (no BatchNorm, no
+    dropout): see `GAN.score`."""
+    kinds = {type(layer).__name__ for layer in network._flatten_layers()}
+    return "SpectralNormalization" in kinds and not any(
+        "BatchNormalization" in kind or "Dropout" in kind for kind in kinds)
+
+
 @keras.saving.register_keras_serializable(package="keras_gans")
 class GAN(SavesSeedState, keras.Model):
     """A generative adversarial network trained with `compile()` and `fit()`.
@@ -248,6 +257,7 @@ class GAN(SavesSeedState, keras.Model):
         self.phases = []
         self._trackers = []
         self._build_networks()
+        self._normalizes_once = _normalizes_once(self.discriminator)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_start = int(ema_start)
         self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
@@ -723,15 +733,27 @@ class GAN(SavesSeedState, keras.Model):
         """The discriminator's logits for `images` (given `conditions`)."""
         return self.discriminator(images, training=training)
 
-    def score(self, images, conditions=None, training=False):
+    def score(self, images, conditions=None, training=False, first=True):
         """What the losses and penalties read: `discriminate`, after the
-        model's augmentation when training (`augment`, with ADA's p)."""
+        model's augmentation when training (`augment`, with ADA's p).
+
+        `first=False` marks a later call within the same loss. A
+        spectrally normalized discriminator (Keras' `SpectralNormalization`
+        writes W / sigma into the kernel on every training-mode call) then
+        runs in inference mode when that mode computes the same function
+        (no BatchNorm, no dropout): one power iteration per loss, reals and
+        fakes judged by the same kernels as in PyTorch's `spectral_norm`,
+        and no second in-place write of a kernel that the first call's
+        backward pass still reads (PyTorch's autograd refuses that).
+        """
         if training and self.augment:
             probability = None
             if self.augment_state is not None:
                 probability = self.augment_state.probability.value
             images = gan_augment.diff_augment(images, self.augment, seed=self.seed_generator,
                                               probability=probability)
+        if training and not first and self._normalizes_once:
+            training = False
         return self.discriminate(images, conditions, training=training)
 
     def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
@@ -741,7 +763,7 @@ class GAN(SavesSeedState, keras.Model):
         logged under its name) and the discriminator's weight regularizers.
         """
         real_logits = self.score(real, conditions, training=training)
-        fake_logits = self.score(fake, fake_conditions, training=training)
+        fake_logits = self.score(fake, fake_conditions, training=training, first=False)
         loss = self.loss_pair.discriminator(real_logits, fake_logits)
         logs = self.score_logs(real_logits, fake_logits)
         if self.augment_state is not None:

@@ -725,3 +725,20 @@ def test_fit_can_stop_on_divergence():
     assert not finite
     with pytest.raises(kg.callbacks.DivergenceError, match="training diverged"):
         absurd().fit(x, batch_size=8, epochs=2, verbose=0, stop_on_divergence=True)
+
+
+def test_a_spectrally_normalized_critic_runs_in_training_mode_once_per_loss():
+    # On PyTorch a second training-mode call would rewrite the kernel that
+    # the first call's backward pass reads; everywhere, reals and fakes are
+    # judged by the same normalized kernel.
+    critic = keras.Sequential([keras.Input((4,)), kg.layers.spectral_norm(layers.Dense(6)),
+                               layers.LeakyReLU(0.2), kg.layers.spectral_norm(layers.Dense(1))])
+    generator = keras.Sequential([keras.Input((2,)), layers.Dense(4)])
+    gan = kg.GAN(generator, critic, seed=0)
+    gan.compile(loss="hinge", penalties=[kg.losses.R1(1.0)], jit_compile=JIT)
+    assert gan._normalizes_once and not tiny_dcgan()._normalizes_once  # BatchNorm: both modes
+    before = keras.ops.convert_to_numpy(critic.layers[-1].vector_u).copy()
+    logs = gan.train_on_batch(np.random.default_rng(0).normal(size=(8, 4)).astype("float32"),
+                              return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["r1"])
+    assert not np.allclose(before, keras.ops.convert_to_numpy(critic.layers[-1].vector_u))

@@ -60,15 +60,12 @@ its hierarchical latents as the per-block conditions:
 import dataclasses
 import math
 
-import numpy as np
-
 import keras
-from keras import layers, ops
+from keras import layers
 
-from keras_gans import sampling
 from keras_gans.gan import GAN
 from keras_gans.layers import ConditionalBatchNormalization, SelfAttention2D, spectral_norm
-from keras_gans.models.cgan import ConditionalGAN, encode_labels, labels_input, projection_logits
+from keras_gans.models.cgan import ClassConditional, encode_labels, labels_input, projection_logits
 
 BLOCKS = ("residual", "dcgan")
 
@@ -601,7 +598,7 @@ def split_attention(attention, image_size):
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class SAGAN(GAN):
+class SAGAN(ClassConditional, GAN):
     """A self-attention GAN (Zhang et al. 2019), optionally class-conditional.
 
     A bare `compile()` gives the paper's setting: hinge loss, Adam with
@@ -670,7 +667,6 @@ class SAGAN(GAN):
         )
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed, **kwargs)
         self._num_classes = num_classes
-        self._calls_in_loss = None  # counted by `discriminate` inside `discriminator_loss`
         self.image_size = int(image_size)
         self.channels = int(channels)
         self.block = block
@@ -688,86 +684,6 @@ class SAGAN(GAN):
         """Two-timescale Adam: 4e-4 for D, 1e-4 for G, betas (0, 0.9)."""
         learning_rate = 4e-4 if name == "d_optimizer" else 1e-4
         return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.9, name=name)
-
-    # -- class conditioning -----------------------------------------------------------
-
-    @property
-    def latents(self):
-        """z, and the class labels when conditional."""
-        z = sampling.LatentInput("z", (self.latent_dim,))
-        if self._num_classes is None:
-            return [z]
-        return [z, sampling.LatentInput("labels", kind="labels", num_classes=self._num_classes)]
-
-    def unpack_batch(self, data):
-        """Images in [-1, 1], and int32 labels `(batch,)` when conditional
-        (an unconditional model ignores labels in its batches)."""
-        images, labels = super().unpack_batch(data)
-        if self._num_classes is None:
-            return images, None
-        if labels is None:
-            raise ValueError(self._needs_labels)
-        return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
-
-    @property
-    def _needs_labels(self):
-        return (f"This SAGAN is conditional (num_classes={self._num_classes}) and trains on "
-                "(images, labels) batches; got images only. Use "
-                "image_dataset(..., with_labels=True) or fit(images, labels).")
-
-    def input_conditions(self, inputs):
-        return inputs.get("labels")
-
-    def discriminate(self, images, conditions=None, training=False):
-        inputs = images if self._num_classes is None else [images, conditions]
-        if self._calls_in_loss is not None:  # inside discriminator_loss
-            self._calls_in_loss += 1
-            training = training and self._calls_in_loss == 1
-        return self.discriminator(inputs, training=training)
-
-    def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
-        """The trainer's discriminator loss, in which only the first call of
-        the discriminator (on the reals) runs in training mode, so only it
-        runs spectral normalization's power iteration; the fakes (and any
-        penalty's inputs) are judged by the kernels it left.
-
-        Reals and fakes so meet the same normalized kernels, as in PyTorch's
-        `spectral_norm`, where W / sigma comes from the same raw W in every
-        call of a step. And PyTorch's autograd needs it: a second
-        training-mode call assigns the kernels in place while the first
-        call's backward pass still holds them, which autograd refuses. (The
-        discriminators built here behave the same in both modes otherwise: no
-        BatchNorm, no dropout.)
-        """
-        self._calls_in_loss = 0
-        try:
-            return super().discriminator_loss(real, fake, conditions, fake_conditions, training)
-        finally:
-            self._calls_in_loss = None
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`; a conditional model first checks that label
-        arrays `y` are given and lie in `[0, num_classes)` (out of range, JAX
-        would clamp them silently; an error inside JAX's `fit` leaves the
-        model's variables unusable). Datasets are checked in the step."""
-        if self._num_classes is not None and y is not None:
-            sampling.check_labels(y, self._num_classes, name="Labels")
-        elif self._num_classes is not None and isinstance(x, np.ndarray):
-            raise ValueError(self._needs_labels)
-        return super().fit(x, y, *args, **kwargs)
-
-    def grid_inputs(self, num_samples, seed=0):
-        """Conditional: one row per class with the same z in every row, as the
-        conditional GAN's grid (its method, which reads only `num_classes`
-        and `sample_inputs`)."""
-        if self._num_classes is None:
-            return super().grid_inputs(num_samples, seed)
-        return ConditionalGAN.grid_inputs(self, num_samples, seed)
-
-    def grid_images(self, inputs):
-        if self._num_classes is None:
-            return super().grid_images(inputs)
-        return ConditionalGAN.grid_images(self, inputs)
 
     # -- serialization ----------------------------------------------------------------
 
