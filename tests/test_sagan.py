@@ -355,7 +355,9 @@ assert "keras_gans" not in sys.modules
 # -- learning -----------------------------------------------------------------------
 
 
-@pytest.mark.slow_on_torch
+# One backend: about 1 minute on TensorFlow, 4 on JAX (CPU compilation);
+# the fit, save and export tests cover the other backends.
+@pytest.mark.single_backend
 def test_learns_mnist_digits(data_root):
     """300 steps of a small SAGAN at the paper's defaults bring its samples'
     Frechet distance to MNIST, in the evaluator's features, far below the
