@@ -15,3 +15,4 @@ from keras_gans.models.cyclegan import (
     patchgan_discriminator,
     resnet_generator,
 )
+from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator
