@@ -17,8 +17,10 @@ time on its own real images. The two differ in how they keep it Lipschitz:
 `d_steps * B` images is split into `d_steps` batches of B, one per critic
 update, and the generator update draws B fakes. `fit(x, batch_size=5 * 64)`
 is the papers' batch of 64; `gan.progress.images` counts all 320 real images
-of each step. Pass `compile(fresh_reals=False)` to show every critic update
-the whole batch.
+of each step. Every batch must split evenly, the last of an epoch too: give
+`fit` a number of images that is a multiple of `d_steps` (or a dataset
+batched with `drop_remainder=True`). Pass `compile(fresh_reals=False)` to
+show every critic update the whole batch.
 
 Where these follow the authors' code rather than the text, or differ from it:
 
