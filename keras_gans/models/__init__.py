@@ -31,3 +31,4 @@ from keras_gans.models.sagan import (
     sagan_generator,
     split_attention,
 )
+from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator
