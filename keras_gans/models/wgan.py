@@ -102,12 +102,8 @@ class _WassersteinTraining:
     updates per generator update, each on its own real images."""
 
     def compile_defaults(self):
-        return {"loss": "wasserstein", "d_steps": 5, "g_steps": 1}
-
-    def compile(self, *args, fresh_reals=True, **kwargs):
-        """`keras_gans.GAN.compile`, with `fresh_reals` on by default: a
-        dataset batch holds `d_steps` critic batches (see the module)."""
-        super().compile(*args, fresh_reals=fresh_reals, **kwargs)
+        # fresh_reals: a dataset batch holds d_steps critic batches (see the module).
+        return {"loss": "wasserstein", "d_steps": 5, "g_steps": 1, "fresh_reals": True}
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
