@@ -15,3 +15,9 @@ from keras_gans.models.cyclegan import (
     patchgan_discriminator,
     resnet_generator,
 )
+from keras_gans.models.progan import (
+    ProGAN,
+    ProGANDiscriminator,
+    ProGANGenerator,
+    progan_filters,
+)
