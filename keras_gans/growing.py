@@ -250,14 +250,15 @@ class GrowthSchedule:
         """The batch size of `stage`, or None for the whole dataset batch."""
         return self.batch_sizes.get(self.resolutions[stage])
 
-    def describe(self):
-        """One line per phase: what trains from which image on."""
+    def describe(self, images_per_epoch=None):
+        """One line per phase: what trains from which image (and epoch) on."""
         lines = []
         for phase in range(self.last_phase + 1):
-            size = self.resolutions[self.stage_of(phase)]
+            size, start = self.resolutions[self.stage_of(phase)], self.phase_start(phase)
             what = "fade in" if self.is_fade(phase) else "train"
             batch = self.batch_sizes.get(size)
-            lines.append(f"from image {self.phase_start(phase):,}: {what} {size}x{size}"
+            epoch = f", epoch {start // images_per_epoch + 1}" if images_per_epoch else ""
+            lines.append(f"from image {start:,}{epoch}: {what} {size}x{size}"
                          + (f" (batch {batch})" if batch else ""))
         return lines
 
