@@ -68,7 +68,7 @@ def upscale(images, factor=2):
 
     Example:
 
-    >>> upscale(keras.ops.ones((1, 4, 4, 3)), 2).shape
+    >>> tuple(upscale(keras.ops.ones((1, 4, 4, 3)), 2).shape)
     (1, 8, 8, 3)
     """
     if factor == 1:
@@ -82,7 +82,7 @@ def downscale(images, factor=2):
 
     Example:
 
-    >>> downscale(keras.ops.ones((1, 8, 8, 3)), 4).shape
+    >>> tuple(downscale(keras.ops.ones((1, 8, 8, 3)), 4).shape)
     (1, 2, 2, 3)
     """
     if factor == 1:
@@ -151,8 +151,8 @@ class GrowthSchedule:
     Example:
 
     >>> schedule = GrowthSchedule(32, hold_images=1000)
-    >>> schedule.resolutions, schedule.stage_at(2500), schedule.alpha_at(2500)
-    ((4, 8, 16, 32), 2, 0.5)
+    >>> schedule.resolutions, schedule.stage_at(1500), schedule.alpha_at(1500)
+    ((4, 8, 16, 32), 1, 0.5)
     """
 
     def __init__(self, final_resolution, start_resolution=4, hold_images=600_000,
@@ -292,7 +292,7 @@ class ProgressiveNetwork(keras.Model):
     and the non-trainable weight `alpha`, the newest block's fade-in.
 
     Subclasses build every block in `__init__` (so all variables exist from
-    the start) and set `built`.
+    the start) and set `built`; see `ProgressiveGenerator`.
 
     Args:
         final_resolution: the resolution of the last stage.
@@ -396,6 +396,14 @@ class ProgressiveDiscriminator(ProgressiveNetwork):
 
     At alpha 0 that is exactly stage s - 1 on the downscaled image.
     Subclasses set `from_images` and `blocks` (one entry per stage).
+
+    Example (a subclass's use):
+
+    ```python
+    d = kg.models.ProGANDiscriminator(image_size=32, max_filters=32, stage=1)
+    d.alpha.assign(0.5)
+    d(keras.random.normal((4, 8, 8, 3))).shape   # (4, 1)
+    ```
     """
 
     def call(self, images, training=False):

@@ -355,6 +355,24 @@ def test_config_round_trips():
     assert clone.generator.count_params() == gan.generator.count_params()
 
 
+@pytest.mark.single_backend
+def test_a_growing_gan_of_its_own_networks_round_trips(tmp_path):
+    # GrowingGAN with given networks (StyleGAN's way in): they are saved in
+    # its config, with the schedule and the phase.
+    from keras_gans.growing import GrowingGAN
+
+    gan = GrowingGAN(ProGANGenerator(image_size=8, channels=1, latent_dim=8, max_filters=8),
+                     ProGANDiscriminator(image_size=8, channels=1, max_filters=8),
+                     GrowthSchedule(8, hold_images=16, fade_images=32), latent_dim=8, seed=0)
+    gan.progress.images.assign(24)
+    assert gan.grow() and (gan.phase, float(numpy(gan.alpha))) == (1, 0.25)
+    gan.save(tmp_path / "growing.keras")
+    loaded = keras.models.load_model(tmp_path / "growing.keras")
+    assert type(loaded) is GrowingGAN and loaded.schedule == gan.schedule
+    assert (loaded.phase, loaded.generator.stage, float(numpy(loaded.alpha))) == (1, 1, 0.25)
+    np.testing.assert_allclose(loaded.generate(2, seed=1), gan.generate(2, seed=1), atol=1e-6)
+
+
 def test_export_serves_the_current_stage_from_tensorflow_alone(mid_fade, tmp_path):
     gan = keras.models.load_model(mid_fade[1])  # 8x8 at alpha 0.5
     path = export_generator(gan, str(tmp_path / "progan" / "1"))
