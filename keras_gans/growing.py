@@ -678,7 +678,10 @@ class Growth(keras.callbacks.Callback):
     `gan.grow()`. Being first, it grows before a checkpoint callback of the
     same step saves, so a checkpoint always holds the model as the next step
     trains it. On the JAX backend, reading the images seen syncs the model's
-    state after every step (Keras' `Callback.model` does).
+    state after every step (Keras' `Callback.model` does). With
+    `steps_per_execution=k` it acts after each execution of k steps: a stage
+    may run up to k - 1 steps past its end (at alpha 1) and the next one
+    starts its fade that much later in it.
 
     Args:
         grids: a `SampleGrid` whose inputs draw each stage's grid
