@@ -28,6 +28,7 @@ for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbac
     sampling \
     sagan \
     wgan \
+    progan \
     ; do
   backend_tests+=("tests/test_${name}.py")
 done
