@@ -223,6 +223,20 @@ def test_generate_returns_pairs_from_the_same_latents(trained):
     assert not np.allclose(from_z[0], from_z[1])
 
 
+def test_the_moving_average_samples_pairs():
+    gan = tiny_cogan(ema_decay=0.5)
+    gan.compile(jit_compile=JIT)
+    a, b = spots(8)
+    for _ in range(2):
+        gan.train_on_batch(a, b)
+    z = np.random.default_rng(1).normal(size=(4, LATENT)).astype("float32")
+    averaged, raw = gan.generate(z=z), gan.generate(z=z, use_ema=False)
+    for network, pair in ((gan.ema_generator, averaged), (gan.generator, raw)):
+        for images, expected in zip(pair, network(z, training=False)):
+            np.testing.assert_allclose(images, numpy(expected), atol=1e-6)
+    assert not np.allclose(averaged[1], raw[1])
+
+
 def test_evaluate_reports_both_domains(trained):
     gan, _, (a, b) = trained
     logs = gan.evaluate(a[:8], b[:8], batch_size=8, verbose=0, return_dict=True)
