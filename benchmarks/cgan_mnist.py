@@ -86,6 +86,7 @@ def main(argv=None):
     import keras
 
     import keras_gans.data as gan_data
+    from keras_gans.images import to_unit_range
     from keras_gans.models.cgan import ConditionalGAN
 
     with np.load(args.data) as npz:
@@ -93,7 +94,7 @@ def main(argv=None):
         x_test, y_test = npz["x_test"], npz["y_test"].astype("int32")
 
     def unit(x):
-        return (x.astype("float32") / 127.5 - 1.0)[..., None]
+        return to_unit_range(x)[..., None]
 
     print("== classifier", flush=True)
     start, start_cpu = time.time(), time.process_time()

@@ -132,20 +132,13 @@ def score(images, reference, extractor, num_samples, seed):
 def sampler(gan, num_samples, seed):
     """fn(n) over fixed seeded latents (and uniform labels for conditional
     models): the same inputs for the untrained and the trained generator."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((num_samples, gan.latent_dim)).astype("float32")
-    num_classes = getattr(gan, "num_classes", None)
-    labels = None if num_classes is None else rng.integers(0, num_classes, num_samples).astype("int32")
+    inputs = gan.sample_inputs(num_samples, seed=seed)
     pos = 0
 
     def fn(n):
         nonlocal pos
-        zs = z[pos : pos + n]
-        if labels is None:
-            out = gan.generate(z=zs)
-        else:
-            out = gan.generate(labels=labels[pos : pos + n], z=zs)
-        pos += len(zs)
+        out = gan.generate(inputs={k: v[pos : pos + n] for k, v in inputs.items()})
+        pos += len(out)
         return out
 
     def reset():

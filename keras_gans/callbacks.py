@@ -69,6 +69,38 @@ class SampleGrid(keras.callbacks.Callback):
         self.save("final.png")
 
 
+class TranslationGrid(SampleGrid):
+    """Save a PNG grid of translations of fixed test images every n epochs.
+
+    Each row is `a, G(a), F(G(a))` for a test image of domain A, then
+    `b, F(b), G(F(b))` for one of B: translation and reconstruction side by
+    side. Files are `epoch_0001.png`, ... and `final.png`, as `SampleGrid`.
+
+    Args:
+        directory: folder for the PNG files (created if missing).
+        images_a: test images of domain A, `(n, H, W, C)` uint8 or [-1, 1].
+        images_b: test images of domain B.
+        every_n_epochs: save every n-th epoch.
+
+    Example:
+
+    ```python
+    test = kg.data.unpaired_dataset("daisy2sunflower/", image_size=128,
+                                    batch_size=4, training=False)
+    a, b = next(iter(test))
+    gan.fit(ds, epochs=100, callbacks=[TranslationGrid("runs/x/grids", a, b)])
+    ```
+    """
+
+    def __init__(self, directory, images_a, images_b, every_n_epochs=1):
+        images_a = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_a))
+        images_b = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_b))
+        super().__init__(
+            directory, every_n_epochs, num_samples=3 * (len(images_a) + len(images_b)), ncols=3
+        )
+        self._inputs = (images_a, images_b)
+
+
 class LossPlot(keras.callbacks.Callback):
     """Redraw a PNG of the training curves, step by step, after every epoch.
 

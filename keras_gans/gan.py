@@ -120,6 +120,14 @@ class StepState:
         self.batch = batch  # what `unpack_batch` returned
         self.real, self.conditions = batch
         self.splits = int(splits)
+        rows = self.real.shape[0]
+        if self.splits > 1 and rows is not None and rows % self.splits:
+            raise ValueError(
+                f"With fresh_reals, a batch of {rows} images is split into d_steps="
+                f"{self.splits} critic batches, so its size must be a multiple of {self.splits}: "
+                f"batch {self.splits} x B images (drop_remainder=True for the last batch), or "
+                "compile(fresh_reals=False)."
+            )
         self.batch_size = ops.shape(self.real)[0] // self.splits
         self.fakes = None  # (fake, fake_conditions, pullback)
         self.inputs = None  # the generator inputs of the last fakes drawn
@@ -179,6 +187,15 @@ def _default_optimizer(name):
 
 def _has_batch_norm(network):
     return any("BatchNormalization" in type(layer).__name__ for layer in network._flatten_layers())
+
+
+def _normalizes_once(network):
+    """True for a network with spectral normalization whose training-mode
+    and inference-mode functions are otherwise the same (no BatchNorm, no
+    dropout): see `GAN.score`."""
+    kinds = {type(layer).__name__ for layer in network._flatten_layers()}
+    return "SpectralNormalization" in kinds and not any(
+        "BatchNormalization" in kind or "Dropout" in kind for kind in kinds)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -248,6 +265,7 @@ class GAN(SavesSeedState, keras.Model):
         self.phases = []
         self._trackers = []
         self._build_networks()
+        self._normalizes_once = _normalizes_once(self.discriminator)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_start = int(ema_start)
         self.ema_rampup = None if ema_rampup is None else float(ema_rampup)
@@ -326,7 +344,7 @@ class GAN(SavesSeedState, keras.Model):
         g_steps=None,
         penalties=None,
         reuse_fakes=True,
-        fresh_reals=False,
+        fresh_reals=None,
         jit_compile="auto",
         run_eagerly=False,
         steps_per_execution=1,
@@ -355,6 +373,7 @@ class GAN(SavesSeedState, keras.Model):
                 own real images: a dataset batch of `d_steps * B` images is
                 split into `d_steps` batches of B (and the generator phase
                 draws B fakes). False: every update sees the whole batch.
+                None: the family's default (on for WGAN and WGAN-GP).
             jit_compile: `"auto"` compiles the step with XLA on TensorFlow
                 (CPU included: about 2x faster there) and JAX; eager on torch.
             run_eagerly, steps_per_execution: as in `keras.Model.compile`.
@@ -378,6 +397,7 @@ class GAN(SavesSeedState, keras.Model):
         loss = defaults.get("loss") if loss is None else loss
         d_steps = defaults.get("d_steps", 1) if d_steps is None else d_steps
         g_steps = defaults.get("g_steps", 1) if g_steps is None else g_steps
+        fresh_reals = defaults.get("fresh_reals", False) if fresh_reals is None else fresh_reals
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ValueError(f"d_steps and g_steps must be >= 1, got {d_steps}, {g_steps}.")
         optimizers = {
@@ -723,15 +743,27 @@ class GAN(SavesSeedState, keras.Model):
         """The discriminator's logits for `images` (given `conditions`)."""
         return self.discriminator(images, training=training)
 
-    def score(self, images, conditions=None, training=False):
+    def score(self, images, conditions=None, training=False, first=True):
         """What the losses and penalties read: `discriminate`, after the
-        model's augmentation when training (`augment`, with ADA's p)."""
+        model's augmentation when training (`augment`, with ADA's p).
+
+        `first=False` marks a later call within the same loss. A
+        spectrally normalized discriminator (Keras' `SpectralNormalization`
+        writes W / sigma into the kernel on every training-mode call) then
+        runs in inference mode when that mode computes the same function
+        (no BatchNorm, no dropout): one power iteration per loss, reals and
+        fakes judged by the same kernels as in PyTorch's `spectral_norm`,
+        and no second in-place write of a kernel that the first call's
+        backward pass still reads (PyTorch's autograd refuses that).
+        """
         if training and self.augment:
             probability = None
             if self.augment_state is not None:
                 probability = self.augment_state.probability.value
             images = gan_augment.diff_augment(images, self.augment, seed=self.seed_generator,
                                               probability=probability)
+        if training and not first and self._normalizes_once:
+            training = False
         return self.discriminate(images, conditions, training=training)
 
     def discriminator_loss(self, real, fake, conditions=None, fake_conditions=None, training=True):
@@ -741,7 +773,7 @@ class GAN(SavesSeedState, keras.Model):
         logged under its name) and the discriminator's weight regularizers.
         """
         real_logits = self.score(real, conditions, training=training)
-        fake_logits = self.score(fake, fake_conditions, training=training)
+        fake_logits = self.score(fake, fake_conditions, training=training, first=False)
         loss = self.loss_pair.discriminator(real_logits, fake_logits)
         logs = self.score_logs(real_logits, fake_logits)
         if self.augment_state is not None:
@@ -976,12 +1008,28 @@ class GAN(SavesSeedState, keras.Model):
             return gan_backend.stateless_step(self, self.gan_test_step, state, data, groups)
         return gan_backend.logs_for_replica_reduction(self.gan_test_step(args[0]))
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`. A `tf.data.Dataset` or `PyDataset` brings its
-        own order, so `shuffle` defaults to False for them: Keras ignores
-        it there anyway, but warns about its default on every call."""
+    def fit(self, x=None, y=None, *args, stop_on_divergence=False, **kwargs):
+        """`keras.Model.fit`, with one option more.
+
+        Args:
+            stop_on_divergence: stop at the first step whose losses are NaN
+                or infinite (and check the weights at every epoch's end), with
+                a `keras_gans.callbacks.DivergenceError` that names the step,
+                the logs that went bad and what to try. It runs before the
+                other callbacks, so no checkpoint is written from bad weights.
+            *args, **kwargs: as for `keras.Model.fit`. A `tf.data.Dataset` or
+                `PyDataset` brings its own order, so `shuffle` defaults to
+                False for them: Keras ignores it there anyway, but warns about
+                its default on every call.
+        """
         if not args and (hasattr(x, "element_spec") or isinstance(x, keras.utils.PyDataset)):
             kwargs.setdefault("shuffle", False)
+        if stop_on_divergence:
+            from keras_gans.callbacks import StopOnDivergence
+
+            callbacks = list(kwargs.get("callbacks") or [])
+            if not any(isinstance(c, StopOnDivergence) for c in callbacks):
+                kwargs["callbacks"] = [StopOnDivergence()] + callbacks
         return super().fit(x, y, *args, **kwargs)
 
     def _check_compiled(self):

@@ -66,9 +66,9 @@ def save_grid(images, path, ncols=None):
 
 
 def to_unit_range(images):
-    """Images as float32 in [-1, 1]: uint8 0..255 is scaled, floats are
-    taken to be in [-1, 1] already."""
+    """Images as float32 in [-1, 1]: integers (0..255) are scaled, floats
+    are taken to be in [-1, 1] already."""
     images = np.asarray(images)
-    if images.dtype == np.uint8:
+    if np.issubdtype(images.dtype, np.integer):
         return images.astype("float32") / 127.5 - 1.0
     return images.astype("float32")

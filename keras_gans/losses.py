@@ -254,7 +254,7 @@ def _squared_gradient_norms(model, images, conditions):
     from keras_gans import backend as gan_backend
 
     grads = gan_backend.input_gradients(
-        lambda x: model.score(x, conditions, training=True),
+        lambda x: model.score(x, conditions, training=True, first=False),
         ops.cast(images, "float32"),
         scale=_gradient_scale(model),
     )
@@ -372,7 +372,7 @@ class Drift(Penalty):
     def compute(self, model, inputs):
         logits = inputs.real_logits
         if logits is None:
-            logits = model.score(inputs.real, inputs.conditions, training=True)
+            logits = model.score(inputs.real, inputs.conditions, training=True, first=False)
         return ops.mean(ops.square(ops.cast(logits, "float32")))
 
     def get_config(self):

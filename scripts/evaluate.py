@@ -138,21 +138,20 @@ def keras_sampler(path, args):
     import keras
 
     gan = keras.models.load_model(path, compile=False)
-    if not hasattr(gan, "generate"):
+    if not hasattr(gan, "sample_inputs"):
         raise ValueError(f"{path} holds a {type(gan).__name__}, not a keras_gans GAN")
-    if not getattr(gan, "latent_dim", 0):
+    if not gan.latents:
         raise ValueError(
             f"{path} holds a {type(gan).__name__}, which translates images rather than "
             "sampling them; evaluate its translations with keras_gans.metrics.evaluate"
         )
-    rng = np.random.default_rng(args.seed)
-    num_classes = getattr(gan, "num_classes", None)
+    chunk = [0]
+    num_classes = gan.num_classes
 
-    def sample(n):
-        z = rng.standard_normal((n, gan.latent_dim)).astype("float32")
-        if num_classes is None:
-            return gan.generate(z=z, batch_size=args.batch_size)
-        return gan.generate(labels=_uniform_labels(rng, num_classes, n), z=z, batch_size=args.batch_size)
+    def sample(n):  # Each chunk's inputs from --seed and the chunk's index.
+        inputs = gan.sample_inputs(n, seed=(args.seed * 1_000_003 + chunk[0]) % 2**31)
+        chunk[0] += 1
+        return gan.generate(inputs=inputs, batch_size=args.batch_size)
 
     kind = type(gan).__name__ + (f", {num_classes} classes" if num_classes else "")
     return sample, kind

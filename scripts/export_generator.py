@@ -84,7 +84,7 @@ def main(argv=None):
     print("Serve it with TF Serving (REST on port 8501):")
     print(f"  docker run --rm -p 8501:8501 -v {os.path.join(base, name)}:/models/{name} "
           f"-e MODEL_NAME={name} tensorflow/serving")
-    if getattr(gan, "num_classes", None) is None:
+    if gan.num_classes is None:
         request = '{"signature_name": "sample", "inputs": {"num_samples": 4, "seed": 0}}'
     else:
         request = '{"signature_name": "sample", "inputs": {"seed": 0, "labels": [0, 1, 2, 3]}}'

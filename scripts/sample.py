@@ -39,6 +39,8 @@ def build_parser():
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
     p.add_argument("--ncols", type=arguments.positive_int, default=None,
                    help="images per row (default: a square, or one row per class)")
+    p.add_argument("--truncation", type=arguments.positive_float, default=None, metavar="T",
+                   help="resample latent entries beyond +-T (the truncation trick; default off)")
     p.add_argument("--labels", type=_labels, default=None,
                    help="conditional models: class ids, e.g. 0,1,2, repeated to fill --num-samples "
                    "(default for .keras: every class in turn)")
@@ -97,15 +99,16 @@ def from_keras(path, args):
     gan = keras.models.load_model(path, compile=False)
     if isinstance(gan, kg.CycleGAN):
         raise _translate_instead(path)
-    if not hasattr(gan, "generate"):
+    if not hasattr(gan, "sample_inputs"):
         raise ValueError(f"{path} holds a {type(gan).__name__}, not a keras_gans GAN")
-    if getattr(gan, "num_classes", None) is not None:
-        if args.labels is None:  # The model's grid: one row per class.
-            return gan.grid_images(gan.grid_inputs(args.num_samples, args.seed))
-        return gan.generate(labels=_fill(args.labels, args.num_samples), seed=args.seed), None
-    if args.labels is not None:
+    if args.labels is not None and gan.num_classes is None:
         raise ValueError(f"{path} is not conditional: --labels does not apply")
-    return gan.generate(args.num_samples, seed=args.seed), None
+    if args.labels is None and args.truncation is None:
+        # The model's own grid (one row per class, pairs side by side, ...).
+        return gan.grid_images(gan.grid_inputs(args.num_samples, args.seed))
+    labels = None if args.labels is None else _fill(args.labels, args.num_samples)
+    return gan.generate(args.num_samples, seed=args.seed, labels=labels,
+                        truncation=args.truncation), None
 
 
 def main(argv=None):

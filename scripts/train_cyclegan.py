@@ -175,7 +175,7 @@ def train(args):
                   f"{args.epochs} (--epochs {args.epochs}).")
 
     def grids(directory):
-        return kg.models.cyclegan.TranslationGrid(directory, *_test_images(args), args.grid_every)
+        return kg.callbacks.TranslationGrid(directory, *_test_images(args), args.grid_every)
 
     runner.train(args, build, lambda seed: _train_batches(args, seed), model_class=kg.CycleGAN,
                  on_resume=on_resume, samples=grids, export=export_translator)

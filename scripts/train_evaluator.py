@@ -213,8 +213,9 @@ def main(argv=None):
     import keras
 
     keras.utils.set_random_seed(args.seed)
-    to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # the library's [-1, 1]
-    x_train, x_test = to_float(x_train), to_float(x_test)
+    from keras_gans.images import to_unit_range
+
+    x_train, x_test = to_unit_range(x_train), to_unit_range(x_test)  # the library's [-1, 1]
     augment = args.augment == "flip" or (args.augment == "auto" and is_folder)
     model = build_model(keras, x_train.shape[1:], len(classes), args.width, args.feature_dim, augment, args.convs_per_block)
     steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))

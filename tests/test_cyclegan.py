@@ -11,15 +11,11 @@ import pytest
 import keras
 from helpers import JIT
 
+from keras_gans.callbacks import TranslationGrid
 from keras_gans.export_cyclegan import export_translator
 from keras_gans.layers import ImagePool
-from keras_gans.models.cyclegan import (
-    CycleGAN,
-    LinearDecay,
-    TranslationGrid,
-    patchgan_discriminator,
-    resnet_generator,
-)
+from keras_gans.models.cyclegan import CycleGAN, patchgan_discriminator, resnet_generator
+from keras_gans.optimizers import LinearDecay
 
 SIZE = 32
 OPTIMIZERS = ("g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer")

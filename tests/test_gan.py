@@ -706,3 +706,46 @@ def test_adaptive_augmentation_moves_p_on_its_interval_and_saves_it(tmp_path):
     assert probability(loaded) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="augment policy"):
         tiny_dcgan(ada_target=0.6)
+
+
+def test_fit_can_stop_on_divergence():
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 4)).astype("float32")
+
+    def absurd():
+        gan = kg.VanillaGAN(data_shape=(4,), latent_dim=2, seed=0)
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e6), g_optimizer=keras.optimizers.Adam(1e6),
+                    jit_compile=JIT)
+        return gan
+
+    gan = absurd()
+    history = gan.fit(x, batch_size=8, epochs=2, verbose=0).history  # off: trains on regardless
+    weights = [keras.ops.convert_to_numpy(v) for v in gan.weights + gan.optimizer.variables]
+    finite = np.all(np.isfinite(history["d_loss"])) and all(
+        np.all(np.isfinite(w)) for w in weights if np.issubdtype(w.dtype, np.floating))
+    assert not finite
+    with pytest.raises(kg.callbacks.DivergenceError, match="training diverged"):
+        absurd().fit(x, batch_size=8, epochs=2, verbose=0, stop_on_divergence=True)
+
+
+def test_a_spectrally_normalized_critic_runs_in_training_mode_once_per_loss():
+    # On PyTorch a second training-mode call would rewrite the kernel that
+    # the first call's backward pass reads; everywhere, reals and fakes are
+    # judged by the same normalized kernel.
+    critic = keras.Sequential([keras.Input((4,)), kg.layers.spectral_norm(layers.Dense(6)),
+                               layers.LeakyReLU(0.2), kg.layers.spectral_norm(layers.Dense(1))])
+    generator = keras.Sequential([keras.Input((2,)), layers.Dense(4)])
+    gan = kg.GAN(generator, critic, seed=0)
+    gan.compile(loss="hinge", penalties=[kg.losses.R1(1.0)], jit_compile=JIT)
+    assert gan._normalizes_once and not tiny_dcgan()._normalizes_once  # BatchNorm: both modes
+    before = keras.ops.convert_to_numpy(critic.layers[-1].vector_u).copy()
+    logs = gan.train_on_batch(np.random.default_rng(0).normal(size=(8, 4)).astype("float32"),
+                              return_dict=True)
+    assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["r1"])
+    assert not np.allclose(before, keras.ops.convert_to_numpy(critic.layers[-1].vector_u))
+
+
+def test_fresh_reals_need_a_batch_that_splits():
+    gan = linear_gan()
+    gan.compile(loss="wasserstein", d_steps=3, fresh_reals=True, jit_compile=JIT)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        kg.gan.StepState(gan.unpack_batch(np.zeros((8, 4), "float32")), splits=3)

@@ -30,3 +30,13 @@ def test_grid_of_grayscale_float_images(tmp_path):
 def test_grid_rejects_non_batches():
     with pytest.raises(ValueError, match=r"\(n, h, w, c\)"):
         images.make_grid(np.zeros((2, 2)))
+
+
+@pytest.mark.single_backend
+def test_to_unit_range_scales_integers_and_keeps_floats():
+    from keras_gans.images import to_unit_range
+
+    np.testing.assert_allclose(to_unit_range(np.array([0, 255, 51], np.uint8)), [-1.0, 1.0, -0.6])
+    np.testing.assert_allclose(to_unit_range(np.array([0, 255], np.int64)), [-1.0, 1.0])
+    floats = to_unit_range(np.array([0.25, -0.5], np.float64))
+    assert floats.dtype == np.float32 and floats.tolist() == [0.25, -0.5]

@@ -120,3 +120,9 @@ def test_wrapped_layer_round_trips_with_its_power_iteration_state(tmp_path):
     np.testing.assert_array_equal(numpy(restored.layer.kernel), numpy(original.layer.kernel))
     np.testing.assert_array_equal(numpy(restored.vector_u), numpy(original.vector_u))
     np.testing.assert_allclose(numpy(loaded(x, training=True)), numpy(model(x, training=True)), rtol=1e-5)
+
+
+@pytest.mark.single_backend
+def test_spectral_norm_refuses_an_embedding():
+    with pytest.raises(ValueError, match="one-hot"):
+        spectral_norm(keras.layers.Embedding(10, 4))

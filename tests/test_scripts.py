@@ -744,7 +744,7 @@ FLAGS = {
                           "--cycle-weight", "--identity-weight", "--pool-size", "--grid-images",
                           "--grid-every", *RUN, "--translate", "--model", "--output",
                           "--direction"],
-    "sample.py": ["--model", "--num-samples", "--seed", "--out", "--ncols", "--labels"],
+    "sample.py": ["--model", "--num-samples", "--seed", "--out", "--ncols", "--labels", "--truncation"],
     "export_generator.py": ["--model", "--out", "--overwrite"],
 }
 

@@ -19,6 +19,7 @@ import keras
 from keras_gans.data.arrays import check_arrays, npz_arrays
 from keras_gans.data.files import folder_labels, scan_image_folder, warn_skipped
 from keras_gans.data.tfds import is_tfds_name
+from keras_gans.images import to_unit_range
 
 # The transposes that turn an image upright, by EXIF orientation: those of
 # Pillow's `ImageOps.exif_transpose`, and of `tf_pipeline._orient` in tf.data.
@@ -272,7 +273,7 @@ class ImageBatches(keras.utils.PyDataset):
             flipped = flips[rows]
             batch[flipped] = batch[flipped, :, ::-1]
         if self.dtype == "float32":
-            batch = batch.astype(np.float32) / 127.5 - 1.0
+            batch = to_unit_range(batch)
         if self.labels is None:
             return batch
         return batch, self.labels[rows]

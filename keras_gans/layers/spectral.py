@@ -18,9 +18,17 @@ batch, fake batch, generator phase), so here is what it does:
   An all-zero kernel is left alone.
 - **Several calls per step.** Each training-mode call is one more power
   iteration and one more division. After the first, sigma of the stored
-  kernel is about 1, so later calls change it little and only sharpen `u`:
-  a step that runs D on reals, fakes and again for G does three iterations
-  per layer, which does no harm. Inference calls (`training=False`: `predict`,
+  kernel is about 1, so later calls change it little and only sharpen `u`.
+  But a second training-mode call *within one gradient computation*
+  rewrites the kernel in place while the first call's backward pass still
+  reads it, which PyTorch's autograd refuses ("modified by an inplace
+  operation"). So `GAN.score` runs a spectrally normalized discriminator
+  in training mode once per loss (the reals) and in inference mode for
+  the rest of that loss (fakes, penalties) whenever the two modes compute
+  the same function (no BatchNorm, no dropout): one power iteration per
+  loss, and reals and fakes judged by the same kernels, as in PyTorch's
+  `spectral_norm`. The generator phase's loss is a gradient computation of
+  its own, with its one training-mode call. Inference calls (`training=False`: `predict`,
   `evaluate`, `test_step`) neither move `u` nor touch the kernel; they use the
   kernel the last optimizer step left, W/sigma - lr * grad, whose top
   singular value is 1 only up to that last update (PyTorch's eval mode
@@ -66,8 +74,10 @@ def spectral_norm(layer, power_iterations=1, enabled=True):
     (`<name>_sn`), so a summary reads like the unnormalized network's.
 
     Args:
-        layer: a layer with a `kernel` (`Dense`, `Conv2D`, ...) or
-            `embeddings` (`Embedding`).
+        layer: a layer with a `kernel` (`Dense`, `Conv2D`, ...). Not an
+            `Embedding`: Keras 3.15's wrapper casts its output to the
+            labels' integer dtype (all zeros); normalize a `Dense` on one-hot
+            labels instead, which is the same matrix.
         power_iterations: power-iteration steps per training-mode call
             (1 in SN-GAN, SAGAN and BigGAN).
         enabled: `False` returns `layer` itself.
@@ -86,6 +96,12 @@ def spectral_norm(layer, power_iterations=1, enabled=True):
     """
     if not enabled:
         return layer
+    if isinstance(layer, layers.Embedding):
+        raise ValueError(
+            f"spectral_norm({layer.name!r}): Keras' SpectralNormalization breaks an Embedding "
+            "(its output is cast to the labels' integer dtype); use a bias-free Dense on "
+            "one-hot labels, the same matrix, instead."
+        )
     return layers.SpectralNormalization(
         layer, power_iterations=power_iterations, name=f"{layer.name}_sn"
     )

@@ -17,6 +17,7 @@ import os
 import keras
 import numpy as np
 
+from keras_gans.images import to_unit_range
 from keras_gans.metrics._sources import iter_image_batches
 
 _INCEPTION_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
@@ -60,7 +61,7 @@ def to_model_range(images):
                     f"batch spans [{lo}, {hi}]. Convert 16-bit images to uint8 "
                     "(x >> 8) or to float in [-1, 1] (x / 32767.5 - 1)."
                 )
-        return images.astype(np.float32) / 127.5 - 1.0
+        return to_unit_range(images)
     images = images.astype(np.float32, copy=False)
     if images.size:
         lo, hi = float(images.min()), float(images.max())

@@ -11,8 +11,31 @@ from keras_gans.models.cgan import (
 )
 from keras_gans.models.cyclegan import (
     CycleGAN,
-    TranslationGrid,
     patchgan_discriminator,
     resnet_generator,
 )
 from keras_gans.models.cogan import CoGAN, cogan_discriminator, cogan_generator
+from keras_gans.models.progan import (
+    ProGAN,
+    ProGANDiscriminator,
+    ProGANGenerator,
+    progan_filters,
+)
+from keras_gans.models.sagan import (
+    SAGAN,
+    BlockLayers,
+    dcgan_down_block,
+    dcgan_up_block,
+    discriminator_blocks,
+    discriminator_output,
+    discriminator_widths,
+    generator_blocks,
+    generator_output,
+    generator_widths,
+    residual_down_block,
+    residual_up_block,
+    sagan_discriminator,
+    sagan_generator,
+    split_attention,
+)
+from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator

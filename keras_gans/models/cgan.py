@@ -43,12 +43,34 @@ def _check_mode(mode, modes, role):
         raise ValueError(f"{role} label_mode must be one of {modes}, got {mode!r}.")
 
 
-def _labels_input():
+def labels_input():
+    """The `labels` input of conditional networks: int32 class ids `(batch,)`.
+
+    Example:
+
+    >>> labels_input().shape
+    (None,)
+    """
     return keras.Input((), dtype="int32", name="labels")
 
 
-def _encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
-    """int labels (batch,) -> (batch, features): one-hot or an embedding."""
+def encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
+    """int labels (batch,) -> (batch, features): one-hot or an embedding.
+
+    Args:
+        labels: an int tensor of class ids `(batch,)` in a functional graph.
+        num_classes: number of classes.
+        label_mode: "one_hot" (`num_classes` features) or "embedding" (a
+            learned `embedding_dim`-d vector per class).
+        embedding_dim: the embedding's size, for "embedding".
+        prefix: the layer is named `<prefix>_one_hot` or `<prefix>_embedding`.
+
+    Example:
+
+    >>> code = encode_labels(labels_input(), 10, "embedding", 16, "g_labels")
+    >>> code.shape
+    (None, 16)
+    """
     if label_mode == "one_hot":
         return layers.CategoryEncoding(num_classes, "one_hot", name=f"{prefix}_one_hot")(labels)
     return layers.Embedding(num_classes, embedding_dim, name=f"{prefix}_embedding")(labels)
@@ -57,25 +79,49 @@ def _encode_labels(labels, num_classes, label_mode, embedding_dim, prefix):
 def _conditional_generator(body, num_classes, latent_dim, label_mode, embedding_dim, name):
     """`[z, labels]` -> `body(concat(z, encoded labels))`."""
     z = keras.Input((latent_dim,), name="z")
-    labels = _labels_input()
-    code = _encode_labels(labels, num_classes, label_mode, embedding_dim, "g_labels")
+    labels = labels_input()
+    code = encode_labels(labels, num_classes, label_mode, embedding_dim, "g_labels")
     images = body(layers.Concatenate(name="g_join_labels")([z, code]))
     return keras.Model([z, labels], images, name=name)
 
 
-def _projection_logits(body, features, inputs, labels, num_classes, name):
-    """The projection discriminator head: `psi(phi(x)) + <embed(y), phi(x)>`.
+def projection_logits(features, logits, labels, embedding):
+    """The projection discriminator head: `psi(phi(x)) + <embed(y), phi(x)>`
+    (Miyato & Koyama 2018), in a functional graph.
 
-    `body` maps `inputs` to `[features map or vector, unconditional logit]`.
+    Args:
+        features: `phi(x)`, a feature vector `(batch, d)` or map `(batch, h,
+            w, d)` (average-pooled to a vector, as the projection paper does).
+        logits: the unconditional logit `psi(phi(x))`, `(batch, 1)`.
+        labels: int class ids `(batch,)`.
+        embedding: a layer (or function of layers) mapping labels to
+            `(batch, d)` vectors, e.g. `keras.layers.Embedding(num_classes,
+            d)`; SAGAN and BigGAN spectral-normalize it
+            (`models.sagan.BlockLayers.embedding`).
+
+    Returns:
+        The conditional logits `(batch, 1)`, float32.
+
+    Example:
+
+    >>> features, logits = keras.Input((32,)), keras.Input((1,))
+    >>> labels = labels_input()
+    >>> out = projection_logits(features, logits, labels, keras.layers.Embedding(10, 32))
+    >>> out.shape
+    (None, 1)
     """
+    if len(features.shape) == 4:
+        features = layers.GlobalAveragePooling2D(name="d_pool")(features)
+    projection = layers.Dot(axes=1, name="d_projection")([embedding(labels), features])
+    return layers.Add(dtype="float32", name="d_logits_plus_projection")([logits, projection])
+
+
+def _projection_logits(body, features, inputs, labels, num_classes, name):
+    """`projection_logits` on `body(inputs)`, which gives `[features map or
+    vector, unconditional logit]`; the embedding is a plain `Embedding`."""
     feature_map, logits = body(inputs)
-    if len(feature_map.shape) == 4:
-        # Pool the map to one vector per image, as the projection paper does.
-        feature_map = layers.GlobalAveragePooling2D(name="d_pool")(feature_map)
-    embedded = layers.Embedding(num_classes, features, name="d_label_embedding")(labels)
-    projection = layers.Dot(axes=1, name="d_projection")([embedded, feature_map])
-    logits = layers.Add(dtype="float32", name="d_logits_plus_projection")([logits, projection])
-    return logits
+    embedding = layers.Embedding(num_classes, features, name="d_label_embedding")
+    return projection_logits(feature_map, logits, labels, embedding)
 
 
 def _with_features(network, score_layer, name):
@@ -144,7 +190,7 @@ def cgan_mlp_discriminator(
     _check_mode(label_mode, DISCRIMINATOR_LABEL_MODES, "Discriminator")
     data_shape = (data_shape,) if isinstance(data_shape, int) else tuple(data_shape)
     data = keras.Input(data_shape, name="data")
-    labels = _labels_input()
+    labels = labels_input()
     flat = layers.Flatten(name="d_flatten_data")(data)
     if label_mode == "channels":
         one_hot = layers.CategoryEncoding(num_classes, "one_hot", name="d_one_hot")(labels)
@@ -223,7 +269,7 @@ def cgan_dcgan_discriminator(
     """
     _check_mode(label_mode, DISCRIMINATOR_LABEL_MODES, "Discriminator")
     images = keras.Input((image_size, image_size, channels), name="images")
-    labels = _labels_input()
+    labels = labels_input()
     if label_mode == "channels":
         one_hot = layers.CategoryEncoding(num_classes, "one_hot", name="d_one_hot")(labels)
         planes = layers.Reshape((1, 1, num_classes), name="d_label_pixel")(one_hot)
@@ -239,8 +285,107 @@ def cgan_dcgan_discriminator(
     return keras.Model([images, labels], logits, name=name)
 
 
+class ClassConditional:
+    """Class labels as a generator input and a discriminator condition: the
+    hooks every class-conditional family shares (mix in before `GAN`).
+
+    The family sets `self._num_classes` before `GAN.__init__` (None: an
+    unconditional model, for which every hook steps aside) and, optionally,
+    `self.fake_labels`: "real" (fakes take the real batch's labels) or
+    "uniform" (drawn like z; the default). Batches are `(images, labels)`;
+    the discriminator takes `[images, labels]`; labels are checked before
+    `fit` (arrays wholly, a dataset by its first batch); sample grids have
+    one row per class with the same z in every row.
+    """
+
+    fake_labels = "uniform"
+
+    @property
+    def latents(self):
+        """z, and the class labels when conditional."""
+        z = sampling.LatentInput("z", (self.latent_dim,))
+        if self._num_classes is None:
+            return [z]
+        return [z, sampling.LatentInput("labels", kind="labels", num_classes=self._num_classes)]
+
+    def unpack_batch(self, data):
+        """Images in [-1, 1], and int32 labels `(batch,)` when conditional
+        (an unconditional model ignores labels in its batches)."""
+        images, labels = super().unpack_batch(data)
+        if self._num_classes is None:
+            return images, None
+        if labels is None:
+            raise ValueError(self._needs_labels())
+        return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
+
+    def _needs_labels(self):
+        return (f"This {type(self).__name__} is conditional (num_classes={self._num_classes}): "
+                "it trains on (images, labels) batches and needs labels, but got images only. "
+                "Use image_dataset(..., with_labels=True) or fit(images, labels).")
+
+    def draw_inputs(self, batch_size, conditions=None):
+        """z, and the labels to generate fakes with: the real batch's
+        (`fake_labels="real"`), or uniform ones drawn like z (every
+        `tf.distribute` replica draws the global batch's and keeps its own)."""
+        given = {"labels": conditions} if self.fake_labels == "real" else None
+        return sampling.draw_in_step(self.latents, batch_size, self.seed_generator, given)
+
+    def input_conditions(self, inputs):
+        return inputs.get("labels")
+
+    def discriminate(self, images, conditions=None, training=False):
+        inputs = images if self._num_classes is None else [images, conditions]
+        return self.discriminator(inputs, training=training)
+
+    # -- checking labels before training --------------------------------------
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after checking the labels of the arrays (all of
+        them) or of a dataset's first batch: a label outside
+        `[0, num_classes)` would otherwise fail deep inside a step, or be
+        silently clamped (JAX)."""
+        if self._num_classes is not None:
+            self.check_labels(self._peek_labels(x, y))
+        return super().fit(x, y, *args, **kwargs)
+
+    def _peek_labels(self, x, y):
+        if y is not None:
+            return y
+        if x is not None and hasattr(x, "element_spec"):  # a tf.data.Dataset
+            if not isinstance(x.element_spec, tuple) or len(x.element_spec) < 2:
+                raise ValueError(
+                    f"{type(self).__name__}.fit needs (images, labels) batches; the "
+                    f"dataset yields {x.element_spec}. Use image_dataset(..., with_labels=True)."
+                )
+            return next(iter(x.take(1)))[1]
+        if isinstance(x, np.ndarray):
+            raise ValueError(self._needs_labels())
+        return None  # Python generators and PyDatasets are not peeked at.
+
+    def check_labels(self, labels):
+        """Raise a ValueError unless all `labels` are ints in `[0, num_classes)`."""
+        if labels is not None:
+            sampling.check_labels(labels, self._num_classes, name="Labels")
+
+    # -- sample grids ----------------------------------------------------------
+
+    def grid_inputs(self, num_samples, seed=0):
+        """One row per class, with the same latent vectors in every row."""
+        if self._num_classes is None:
+            return super().grid_inputs(num_samples, seed)
+        ncols = max(1, num_samples // self.num_classes)
+        z = self.sample_inputs(ncols, seed=seed, labels=np.zeros(ncols, "int32"))["z"]
+        labels = np.repeat(np.arange(self.num_classes, dtype="int32"), ncols)
+        return {"z": np.tile(z, (self.num_classes, 1)), "labels": labels}
+
+    def grid_images(self, inputs):
+        if self._num_classes is None:
+            return super().grid_images(inputs)
+        return self.generate(inputs=inputs), len(inputs["labels"]) // self.num_classes
+
+
 @keras.saving.register_keras_serializable(package="keras_gans")
-class ConditionalGAN(GAN):
+class ConditionalGAN(ClassConditional, GAN):
     """A class-conditional GAN trained on `(images, labels)` batches.
 
     Args:
@@ -328,7 +473,6 @@ class ConditionalGAN(GAN):
             )
         self._num_classes = num_classes
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed, **kwargs)
-        self._num_classes = num_classes
         self.image_size = image_size
         self.channels = channels
         self.body = body
@@ -341,81 +485,6 @@ class ConditionalGAN(GAN):
         self.discriminator_units = tuple(discriminator_units)
         self.dropout = dropout
         self.fake_labels = fake_labels
-
-    # -- what the generator takes, and the hooks -------------------------------
-
-    @property
-    def latents(self):
-        """z and the class labels."""
-        return [
-            sampling.LatentInput("z", (self.latent_dim,)),
-            sampling.LatentInput("labels", kind="labels", num_classes=self._num_classes),
-        ]
-
-    def unpack_batch(self, data):
-        """`(images, labels)` -> images in [-1, 1] and int32 labels `(batch,)`."""
-        images, labels = super().unpack_batch(data)
-        if labels is None:
-            raise ValueError(
-                "ConditionalGAN trains on (images, labels) batches; got images "
-                "only. Use image_dataset(..., with_labels=True) or fit(images, labels)."
-            )
-        return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
-
-    def draw_inputs(self, batch_size, conditions=None):
-        """z, and the labels to generate fakes with: the real batch's
-        (`fake_labels="real"`), or uniform ones drawn like z (every
-        `tf.distribute` replica draws the global batch's and keeps its own)."""
-        given = {"labels": conditions} if self.fake_labels == "real" else None
-        return sampling.draw_in_step(self.latents, batch_size, self.seed_generator, given)
-
-    def input_conditions(self, inputs):
-        return inputs["labels"]
-
-    def discriminate(self, images, conditions=None, training=False):
-        return self.discriminator([images, conditions], training=training)
-
-    # -- checking labels before training --------------------------------------
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`, after checking the labels of the arrays (all of
-        them) or of a dataset's first batch: a label outside
-        `[0, num_classes)` would otherwise fail deep inside a step, or be
-        silently clamped (JAX)."""
-        self.check_labels(self._peek_labels(x, y))
-        return super().fit(x, y, *args, **kwargs)
-
-    def _peek_labels(self, x, y):
-        if y is not None:
-            return y
-        if x is not None and hasattr(x, "element_spec"):  # a tf.data.Dataset
-            if not isinstance(x.element_spec, tuple) or len(x.element_spec) < 2:
-                raise ValueError(
-                    "ConditionalGAN.fit needs (images, labels) batches; the "
-                    f"dataset yields {x.element_spec}. Use "
-                    "image_dataset(..., with_labels=True)."
-                )
-            return next(iter(x.take(1)))[1]
-        if isinstance(x, np.ndarray):
-            raise ValueError("ConditionalGAN.fit needs labels: fit(images, labels).")
-        return None  # Python generators and PyDatasets are not peeked at.
-
-    def check_labels(self, labels):
-        """Raise a ValueError unless all `labels` are ints in `[0, num_classes)`."""
-        if labels is not None:
-            sampling.check_labels(labels, self.num_classes, name="Labels")
-
-    # -- inference -----------------------------------------------------------
-
-    def grid_inputs(self, num_samples, seed=0):
-        """One row per class, with the same latent vectors in every row."""
-        ncols = max(1, num_samples // self.num_classes)
-        z = self.sample_inputs(ncols, seed=seed, labels=np.zeros(ncols, "int32"))["z"]
-        labels = np.repeat(np.arange(self.num_classes, dtype="int32"), ncols)
-        return {"z": np.tile(z, (self.num_classes, 1)), "labels": labels}
-
-    def grid_images(self, inputs):
-        return self.generate(inputs=inputs), len(inputs["labels"]) // self.num_classes
 
     # -- serialization -------------------------------------------------------
 

@@ -16,7 +16,8 @@ Example:
 
 ```python
 import keras_gans as kg
-from keras_gans.models.cyclegan import CycleGAN, TranslationGrid
+from keras_gans.callbacks import TranslationGrid
+from keras_gans.models.cyclegan import CycleGAN
 
 ds = kg.data.unpaired_dataset("daisy2sunflower/", image_size=128)
 steps = 100 * int(ds.cardinality())
@@ -33,7 +34,6 @@ import keras
 from keras import layers, ops
 
 from keras_gans import images as image_utils
-from keras_gans.callbacks import SampleGrid
 from keras_gans.gan import GAN, Phase
 from keras_gans.layers import ImagePool, ReflectionPadding2D
 from keras_gans.optimizers import LinearDecay
@@ -547,7 +547,7 @@ class CycleGAN(GAN):
     def grid_inputs(self, num_samples, seed=0):
         raise ValueError(
             "A CycleGAN grid needs test images of both domains: use "
-            "TranslationGrid(directory, images_a, images_b) instead of SampleGrid."
+            "kg.callbacks.TranslationGrid(directory, images_a, images_b) instead of SampleGrid."
         )
 
     def grid_images(self, inputs):
@@ -591,35 +591,3 @@ def _deserialize(network):
     if isinstance(network, dict):
         return keras.saving.deserialize_keras_object(network)
     return network
-
-
-class TranslationGrid(SampleGrid):
-    """Save a PNG grid of translations of fixed test images every n epochs.
-
-    Each row is `a, G(a), F(G(a))` for a test image of domain A, then
-    `b, F(b), G(F(b))` for one of B: translation and reconstruction side by
-    side. Files are `epoch_0001.png`, ... and `final.png`, as `SampleGrid`.
-
-    Args:
-        directory: folder for the PNG files (created if missing).
-        images_a: test images of domain A, `(n, H, W, C)` uint8 or [-1, 1].
-        images_b: test images of domain B.
-        every_n_epochs: save every n-th epoch.
-
-    Example:
-
-    ```python
-    test = kg.data.unpaired_dataset("daisy2sunflower/", image_size=128,
-                                    batch_size=4, training=False)
-    a, b = next(iter(test))
-    gan.fit(ds, epochs=100, callbacks=[TranslationGrid("runs/x/grids", a, b)])
-    ```
-    """
-
-    def __init__(self, directory, images_a, images_b, every_n_epochs=1):
-        images_a = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_a))
-        images_b = image_utils.to_unit_range(keras.ops.convert_to_numpy(images_b))
-        super().__init__(
-            directory, every_n_epochs, num_samples=3 * (len(images_a) + len(images_b)), ncols=3
-        )
-        self._inputs = (images_a, images_b)
