@@ -36,11 +36,11 @@ def edge_map(images):
 
     >>> square = np.zeros((1, 5, 5), np.uint8); square[0, 1:4, 1:4] = 255
     >>> edge_map(square)[0] // 255   # the ring around the square
-array([[1, 1, 1, 1, 1],
-       [1, 0, 0, 0, 1],
-       [1, 0, 0, 0, 1],
-       [1, 0, 0, 0, 1],
-       [1, 1, 1, 1, 1]], dtype=uint8)
+    array([[1, 1, 1, 1, 1],
+           [1, 0, 0, 0, 1],
+           [1, 0, 0, 0, 1],
+           [1, 0, 0, 0, 1],
+           [1, 1, 1, 1, 1]], dtype=uint8)
     """
     images = _uint8_batch(images, "edge_map")
     size = [1] * images.ndim
