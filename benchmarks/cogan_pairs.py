@@ -18,7 +18,9 @@ should still give the same content in both. On MNIST that is measurable:
    would give (`chance`: sum over digits of p_a(k) p_b(k)), and the control
    run with no layer shared (`--runs negative_untied`, expected near 10%).
    The real test digits paired with their own negative or edge map give the
-   classifiers' ceiling.
+   classifiers' ceiling; each generated A image paired with its own
+   negative or edge map gives the ceiling of this generator (`ceiling_
+   generated_a`: the agreement if B rendered exactly A's image).
 
 `--runs d2s_tied` trains the second pair of domains, daisies and
 sunflowers (`cyclegan128/daisy2sunflower`, trainA and trainB) at 64 px;
@@ -26,7 +28,10 @@ it has no agreement to measure, only its grid.
 
 Each run adds its results to `--out` (JSON; runs already there are
 replaced) and its grid of 32 pairs to `--grids/cogan_<run>.png`: per
-block of 8 columns, a row of domain A above the row of B.
+block of 8 columns, a row of domain A above the row of B. `--reuse`
+measures the model an earlier run saved (`<work>/<run>.keras`) instead of
+training one, keeping that run's training record (times, logs, command)
+from `--out` where it is there (null where it is not).
 
 Example:
 
@@ -68,6 +73,8 @@ def parse_args(argv=None):
     p.add_argument("--evaluator", default=os.path.join(ROOT, "evaluators", "mnist.keras"))
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "cogan_bench"),
                    help="where the trained models (<run>.keras) and the edge classifier go")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure <work>/<run>.keras, saved by an earlier run, without training")
     p.add_argument("--edge-evaluator", default=None,
                    help="the edge-map classifier (default <work>/mnist_edges.keras); trained by "
                    "scripts/train_evaluator.py if missing")
@@ -135,6 +142,7 @@ def run_mnist(run, args):
 
     import keras_gans.data as gan_data
     from keras_gans.data.domains import TRANSFORMS
+    from keras_gans.images import to_uint8
 
     pair = run.split("_")[0]
     keras.utils.set_random_seed(args.seed)
@@ -142,9 +150,7 @@ def run_mnist(run, args):
     ds = gan_data.unpaired_dataset(images_a, images_b, image_size=28, channels=1,
                                    batch_size=args.batch_size, jitter=False, flip=False,
                                    seed=args.seed)
-    gan = build_gan(run, args, 28, (1, 1))
-    (wall, cpu), logs = train(gan, ds, args.steps)
-    gan.save(os.path.join(args.work, f"{run_name(run, args)}.keras"))
+    gan, (wall, cpu), logs = trained_gan(run, args, 28, (1, 1), ds, args.steps)
 
     digits = keras.models.load_model(args.evaluator)
     if pair == "negative":
@@ -166,6 +172,7 @@ def run_mnist(run, args):
         x_test, y_test = npz["x_test"][..., None], npz["y_test"]
     real_b = to_unit(TRANSFORMS[pair](x_test))
     real_a_digits, real_b_digits = predict_digits(digits, to_unit(x_test)), classify_b(real_b)
+    own_b_of_a = classify_b(to_unit(TRANSFORMS[pair](to_uint8(generated_a))))
     save_grid(gan, run, args)
     return {
         "agreement": float(np.mean(predicted_a == predicted_b)),
@@ -174,14 +181,15 @@ def run_mnist(run, args):
         "digit_frequencies_b": [round(float(f), 4) for f in frequencies[1]],
         "ceiling_real_pairs": float(np.mean(real_a_digits == real_b_digits)),
         "ceiling_note": ceiling_note,
+        "ceiling_generated_a": float(np.mean(predicted_a == own_b_of_a)),
         "b_accuracy_on_real_test": float(np.mean(real_b_digits == y_test)),
         "classifier_a": "evaluators/mnist.keras",
         "classifier_b": b_model,
         "pairs": args.samples,
-        "steps": args.steps,
-        "epochs_of_pairs": round(args.steps * args.batch_size / len(images_a), 2),
-        "train_wall_minutes": round(wall, 2),
-        "train_cpu_minutes": round(cpu, 2),
+        "steps": steps_taken(gan),
+        "epochs_of_pairs": round(steps_taken(gan) * args.batch_size / len(images_a), 2),
+        "train_wall_minutes": wall,
+        "train_cpu_minutes": cpu,
         "final_logs": logs,
         **model_record(gan),
     }
@@ -197,13 +205,26 @@ def run_photos(run, args):
                                    os.path.join(args.photos, "trainB"), image_size=64, channels=3,
                                    batch_size=args.batch_size, jitter=False, flip=True,
                                    seed=args.seed)
-    gan = build_gan(run, args, 64, (3, 3))
-    (wall, cpu), logs = train(gan, ds, args.photo_steps)
-    gan.save(os.path.join(args.work, f"{run_name(run, args)}.keras"))
+    gan, (wall, cpu), logs = trained_gan(run, args, 64, (3, 3), ds, args.photo_steps)
     save_grid(gan, run, args)
-    return {"steps": args.photo_steps, "data": "daisy2sunflower trainA (688) vs trainB (660), "
-            "64 px, random flips", "train_wall_minutes": round(wall, 2),
-            "train_cpu_minutes": round(cpu, 2), "final_logs": logs, **model_record(gan)}
+    return {"steps": steps_taken(gan), "data": "daisy2sunflower trainA (688) vs trainB "
+            "(660), 64 px, random flips", "train_wall_minutes": wall, "train_cpu_minutes": cpu,
+            "final_logs": logs, **model_record(gan)}
+
+
+def trained_gan(run, args, image_size, channels, ds, steps):
+    """The run's CoGAN, trained for `steps` and saved to `<work>/<run>.keras`
+    (or, with `--reuse`, loaded from there); its wall and CPU minutes of
+    training (None when reused) and its last epoch's logs."""
+    import keras
+
+    path = os.path.join(args.work, f"{run_name(run, args)}.keras")
+    if args.reuse:
+        return keras.models.load_model(path), (None, None), None
+    gan = build_gan(run, args, image_size, channels)
+    minutes, logs = train(gan, ds, steps)
+    gan.save(path)
+    return gan, tuple(round(m, 2) for m in minutes), logs
 
 
 def run_name(run, args):
@@ -214,10 +235,17 @@ def run_name(run, args):
     return run
 
 
+def steps_taken(gan):
+    import keras
+
+    return int(keras.ops.convert_to_numpy(gan.progress.steps))
+
+
 def model_record(gan):
     from keras_gans.models.cogan import layer_count
 
-    return {"shared_generator_layers": gan.shared_generator_layers,
+    return {"width": gan.generator_width, "latent_dim": gan.latent_dim,
+            "shared_generator_layers": gan.shared_generator_layers,
             "shared_discriminator_layers": gan.shared_discriminator_layers,
             "layers": layer_count(gan.image_size)}
 
@@ -242,12 +270,15 @@ def main(argv=None):
         print(f"== {run}", flush=True)
         record = run_photos(run, args) if run.startswith("d2s") else run_mnist(run, args)
         run = run_name(run, args)
-        record.update(seed=args.seed, batch_size=args.batch_size, width=args.width,
-                      latent_dim=args.latent_dim, backend=keras.backend.backend(),
+        record.update(seed=args.seed, batch_size=args.batch_size, backend=keras.backend.backend(),
                       keras=keras.__version__, cpus=os.cpu_count(),
                       load_average_after=round(os.getloadavg()[0], 1),
                       command="python benchmarks/cogan_pairs.py " + " ".join(argv or sys.argv[1:]),
                       date=time.strftime("%Y-%m-%d"))
+        if args.reuse:  # Measured again: keep how the saved model was trained.
+            trained = {k: v for k, v in results.get(run, {}).items() if k.startswith("train")
+                       or k in ("final_logs", "command", "date")}
+            record.update(trained, measured_again_by=record["command"])
         results[run] = record
         print(json.dumps(record, indent=2), flush=True)
         with open(args.out, "w") as f:
