@@ -321,6 +321,16 @@ class GAN(SavesSeedState, keras.Model):
         ema.name = f"{self.generator.name}_ema"
         ema.set_weights(self.generator.get_weights())
         ema.trainable = False
+        # Keras' BatchNorm updates its statistics only when the layer is
+        # trainable: `update_ema` recomputes the average's statistics by a
+        # training-mode forward pass, so its BatchNorm layers stay trainable
+        # while their variables stay out of every optimizer's (and JAX's
+        # trainable) state.
+        for layer in ema._flatten_layers():
+            if "BatchNormalization" in type(layer).__name__:
+                layer.trainable = True
+                for variable in layer.weights:
+                    variable.trainable = False
         return ema
 
     # -- compile -------------------------------------------------------------

@@ -628,8 +628,16 @@ def test_ema_averages_the_generator_and_is_what_samples(tmp_path):
     assert not np.allclose(ema_images, raw)
     np.testing.assert_allclose(gan.predict(z, verbose=0), ema_images, atol=1e-6)
     moving = [(w, a) for w, a in zip(gan.generator.weights, gan.ema_generator.weights)
-              if "moving_mean" in w.path]
+              if "moving_" in w.path]
     assert moving and not all(np.allclose(*map(keras.ops.convert_to_numpy, pair)) for pair in moving)
+    # ... and they were recomputed: none is still at its initial 0 (mean) or 1 (variance).
+    for _, average in moving:
+        initial = 0.0 if "moving_mean" in average.path else 1.0
+        assert not np.allclose(keras.ops.convert_to_numpy(average), initial), average.path
+    assert not gan.ema_generator.trainable_weights
+    assert not any(w.trainable for w in gan.ema_generator.weights)
+    # No optimizer or trainable state holds the average.
+    assert not {id(w) for w in gan.ema_generator.weights} & {id(w) for w in gan.trainable_weights}
     gan.save(tmp_path / "ema.keras")
     loaded = keras.models.load_model(tmp_path / "ema.keras")
     assert loaded.ema_decay == 0.9 and loaded.ema_start == 2
