@@ -73,6 +73,9 @@ METRICS = ("fid", "kid", "is", "precision_recall")
 # WGAN step reads 5 batches of 64): on the CPU budget 5,120 (16 WGAN steps,
 # 80 of the others), what SAGAN's ~3 s step under load allows.
 FAMILY_IMAGES = 5120
+# GPU (not run yet): about 10 MNIST epochs, 139 flowers epochs; a multiple
+# of 320, so that the WGANs' steps read whole batches.
+FAMILY_IMAGES_GPU = 1870 * 320
 
 # Per model and budget: training length and evaluation sample count. The CPU
 # budget targets about 20-25 minutes in all on a 2-core machine.
@@ -93,6 +96,10 @@ BUDGETS = {
         "dcgan_flowers64": {"epochs": 100, "batch_size": 64, "g_steps": 2, "samples": 2000},
         "cgan_mnist": {"epochs": 10, "batch_size": 128, "samples": 10000},
         "cyclegan_d2s": {"epochs": 40, "batch_size": 1, "samples": None},
+        **{name: {"images": FAMILY_IMAGES_GPU, "batch_size": 64, "samples": 10000}
+           for name in FAMILY_MNIST},
+        **{name: {"images": FAMILY_IMAGES_GPU, "batch_size": 64, "samples": 2000,
+                  **({"g_steps": 2} if name.startswith("dcgan") else {})} for name in FAMILY_FLOWERS},
     },
     # A few steps of each: checks that the script runs, not the models.
     "smoke": {
