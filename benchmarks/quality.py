@@ -78,7 +78,8 @@ FAMILY_IMAGES = 5120
 FAMILY_IMAGES_GPU = 1870 * 320
 
 # Per model and budget: training length and evaluation sample count. The CPU
-# budget targets about 20-25 minutes in all on a 2-core machine.
+# budget targets about 20-25 minutes in all on a 2-core machine for the first
+# five models; the eight family entries took another 27 under load.
 BUDGETS = {
     "cpu": {
         "vanilla_mnist": {"epochs": 2, "batch_size": 128, "samples": 5000},
