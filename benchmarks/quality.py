@@ -22,11 +22,22 @@ Models (`--models`, comma-separated; default all):
   size); FID of translated testA against real trainB. Floor: real testB vs
   trainB; also reported: untranslated testA vs trainB ("identity").
   Skipped when the class does not import.
+- The families side by side, each trained for the same number of real
+  images (`images` of the budget, not steps: a WGAN step reads 5 batches),
+  DCGAN widths 32 (WGAN and WGAN-GP share the DCGAN bodies; SAGAN gets
+  DCGAN's channels at each feature-map side), the papers' settings from a
+  bare `compile()` (DCGAN: as above):
+  `dcgan_mnist_matched`, `wgan_mnist`, `wgangp_mnist`, `sagan_mnist` (SAGAN
+  on MNIST padded to 32x32, scored on the centre 28x28), and
+  `dcgan_flowers32`, `wgan_flowers32`, `wgangp_flowers32`, `sagan_flowers32`
+  (flowers128 at 32x32; samples and real sets alike are upsampled
+  bilinearly to the evaluator's 64x64 for scoring).
 
 Real references: MNIST: a seeded subset of `x_test`; floor split: a subset of
 `x_train` of the same size. Flowers: the 4,317 images resized to 64x64
 (centre crop, antialiased, as the GAN sees them), split at random into two
-disjoint halves of `--samples` images each (A: reference, B: floor).
+disjoint halves of `--samples` images each (A: reference, B: floor); the
+32 px entries take the same split of the images at 32x32.
 
 Example:
 
@@ -49,11 +60,26 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-MODELS = ("vanilla_mnist", "dcgan_mnist", "dcgan_flowers64", "cgan_mnist", "cyclegan_d2s")
+FAMILIES = ("dcgan", "wgan", "wgangp", "sagan")
+# Their MNIST entries (dcgan_mnist above trains for an epoch; this DCGAN
+# for the families' budget) and flowers entries.
+FAMILY_MNIST = ("dcgan_mnist_matched",) + tuple(f"{f}_mnist" for f in FAMILIES[1:])
+FAMILY_FLOWERS = tuple(f"{f}_flowers32" for f in FAMILIES)
+MODELS = ("vanilla_mnist", "dcgan_mnist", "dcgan_flowers64", "cgan_mnist", "cyclegan_d2s",
+          *FAMILY_MNIST, *FAMILY_FLOWERS)
 METRICS = ("fid", "kid", "is", "precision_recall")
 
+# The families' entries train for a number of real images, not steps (a
+# WGAN step reads 5 batches of 64): on the CPU budget 5,120 (16 WGAN steps,
+# 80 of the others), what SAGAN's ~3 s step under load allows.
+FAMILY_IMAGES = 5120
+# GPU (not run yet): about 10 MNIST epochs, 139 flowers epochs; a multiple
+# of 320, so that the WGANs' steps read whole batches.
+FAMILY_IMAGES_GPU = 1870 * 320
+
 # Per model and budget: training length and evaluation sample count. The CPU
-# budget targets about 20-25 minutes in all on a 2-core machine.
+# budget targets about 20-25 minutes in all on a 2-core machine for the first
+# five models; the eight family entries took another 27 under load.
 BUDGETS = {
     "cpu": {
         "vanilla_mnist": {"epochs": 2, "batch_size": 128, "samples": 5000},
@@ -61,6 +87,9 @@ BUDGETS = {
         "dcgan_flowers64": {"epochs": 3, "batch_size": 64, "g_steps": 2, "samples": 2000},
         "cgan_mnist": {"epochs": 1, "batch_size": 64, "steps_per_epoch": 500, "samples": 5000},
         "cyclegan_d2s": {"epochs": 1, "batch_size": 1, "steps_per_epoch": 300, "samples": None},
+        **{name: {"images": FAMILY_IMAGES, "batch_size": 64, "samples": 2000} for name in FAMILY_MNIST},
+        **{f"{f}_flowers32": {"images": FAMILY_IMAGES, "batch_size": 64, "samples": 1000,
+                              **({"g_steps": 2} if f == "dcgan" else {})} for f in FAMILIES},
     },
     "gpu": {
         "vanilla_mnist": {"epochs": 30, "batch_size": 128, "samples": 10000},
@@ -68,6 +97,10 @@ BUDGETS = {
         "dcgan_flowers64": {"epochs": 100, "batch_size": 64, "g_steps": 2, "samples": 2000},
         "cgan_mnist": {"epochs": 10, "batch_size": 128, "samples": 10000},
         "cyclegan_d2s": {"epochs": 40, "batch_size": 1, "samples": None},
+        **{name: {"images": FAMILY_IMAGES_GPU, "batch_size": 64, "samples": 10000}
+           for name in FAMILY_MNIST},
+        **{name: {"images": FAMILY_IMAGES_GPU, "batch_size": 64, "samples": 2000,
+                  **({"g_steps": 2} if name.startswith("dcgan") else {})} for name in FAMILY_FLOWERS},
     },
     # A few steps of each: checks that the script runs, not the models.
     "smoke": {
@@ -76,6 +109,8 @@ BUDGETS = {
         "dcgan_flowers64": {"epochs": 1, "batch_size": 32, "steps_per_epoch": 3, "g_steps": 2, "samples": 300},
         "cgan_mnist": {"epochs": 1, "batch_size": 64, "steps_per_epoch": 5, "samples": 300},
         "cyclegan_d2s": {"epochs": 1, "batch_size": 1, "steps_per_epoch": 5, "samples": None},
+        **{name: {"images": 640, "batch_size": 64, "samples": 300} for name in FAMILY_MNIST},
+        **{f"{f}_flowers32": {"images": 640, "batch_size": 64, "samples": 300} for f in FAMILIES},
     },
 }
 
@@ -129,23 +164,28 @@ def score(images, reference, extractor, num_samples, seed):
     return result
 
 
-def sampler(gan, num_samples, seed):
+def sampler(gan, num_samples, seed, view=None):
     """fn(n) over fixed seeded latents (and uniform labels for conditional
-    models): the same inputs for the untrained and the trained generator."""
+    models): the same inputs for the untrained and the trained generator.
+    `view` maps generated images to what the evaluator takes; `fn.raw(n)`
+    skips it (for the sample grids)."""
     inputs = gan.sample_inputs(num_samples, seed=seed)
     pos = 0
 
-    def fn(n):
+    def raw(n):
         nonlocal pos
         out = gan.generate(inputs={k: v[pos : pos + n] for k, v in inputs.items()})
         pos += len(out)
         return out
 
+    def fn(n):
+        return view(raw(n)) if view else raw(n)
+
     def reset():
         nonlocal pos
         pos = 0
 
-    fn.reset = reset
+    fn.reset, fn.raw = reset, raw
     return fn
 
 
@@ -200,16 +240,35 @@ def folder_uint8(path, size):
 # -- the models ----------------------------------------------------------------
 
 
-def run_gan(name, build, dataset, cfg, extractor, reference, floor_images, seed, samples_dir, fit_kwargs=None):
-    """Ceiling (untrained), train, trained score, floor; one result dict."""
+def reals_per_step(gan, batch_size):
+    """Real images one training step reads: with fresh reals (WGAN's
+    algorithm) each of the `d_steps` critic updates reads its own batch."""
+    return batch_size * (gan.d_steps if gan.fresh_reals else 1)
+
+
+def run_gan(name, build, dataset, cfg, extractor, reference, floor_images, seed, samples_dir,
+            fit_kwargs=None, view=None):
+    """Ceiling (untrained), train, trained score, floor; one result dict.
+
+    `dataset` is a dataset, or fn(batch_size) -> an endless one when `cfg`
+    sets a budget of real `images` rather than epochs: the batch is then
+    `reals_per_step` and the step count `images // batch`, so models whose
+    step reads several batches see as many real images as the others.
+    `view` maps generated images to what the evaluator takes (the reference
+    and floor are given already so mapped); `floor_images` may be the floor's
+    score itself."""
     import keras
 
     n = cfg["samples"]
     keras.utils.set_random_seed(seed)
     gan = build()
-    fn = sampler(gan, n, seed + 1)
+    fn = sampler(gan, n, seed + 1, view)
     ceiling = score(fn, reference, extractor, n, seed)
-    if cfg.get("steps_per_epoch"):
+    if "images" in cfg:
+        batch = reals_per_step(gan, cfg["batch_size"])
+        cfg.update(epochs=1, steps_per_epoch=cfg["images"] // batch, dataset_batch=batch)
+        dataset = dataset(batch)
+    elif cfg.get("steps_per_epoch"):
         dataset = dataset.repeat()
     t = time.time()
     history = gan.fit(
@@ -219,7 +278,7 @@ def run_gan(name, build, dataset, cfg, extractor, reference, floor_images, seed,
     train_seconds = time.time() - t
     fn.reset()
     trained = score(fn, reference, extractor, n, seed)
-    floor = score(floor_images, reference, extractor, n, seed)
+    floor = floor_images if isinstance(floor_images, dict) else score(floor_images, reference, extractor, n, seed)
     result = {
         "floor": floor,
         "trained": trained,
@@ -227,10 +286,11 @@ def run_gan(name, build, dataset, cfg, extractor, reference, floor_images, seed,
         "train_seconds": round(train_seconds, 1),
         "final_logs": {k: round(float(v[-1]), 4) for k, v in history.history.items()},
         "samples": n,
+        "images_seen": int(keras.ops.convert_to_numpy(gan.progress.images)),
     }
     if samples_dir:
         fn.reset()
-        result["sample_grid"] = save_samples(fn(64 if gan.generator.output.shape[1] <= 32 else 16),
+        result["sample_grid"] = save_samples(fn.raw(64 if gan.generator.output.shape[1] <= 32 else 16),
                                              os.path.join(samples_dir, f"{name}.png"))
     return result
 
@@ -397,12 +457,181 @@ def cyclegan_d2s(args, cfg):
     return config, result
 
 
+# -- the families side by side, at one budget of real images -------------------
+
+#: DCGAN's ngf = ndf, which WGAN and WGAN-GP share (they use the DCGAN
+#: bodies); SAGAN gets the same channels at each feature-map side.
+WIDTH = 32
+
+
+def sagan_widths(image_size):
+    """SAGAN's explicit (generator, discriminator) widths with the channels
+    DCGAN has at each feature-map side (at 32 px: G 4W/2W/W at 4/8/16 px and
+    W/2 in its last block, D W/2W/4W at 16/8/4 px and 4W in its extra 4x4
+    block)."""
+    doublings = int(np.log2(image_size // 4))
+    generator = tuple(WIDTH * 2 ** (doublings - 1 - i) for i in range(doublings)) + (WIDTH // 2,)
+    discriminator = tuple(WIDTH * 2 ** i for i in range(doublings)) + (WIDTH * 2 ** (doublings - 1),)
+    return generator, discriminator
+
+
+def family_gan(family, image_size, channels, latent_dim, seed, g_steps=1):
+    """A compiled `family` model: the paper's setting (a bare `compile()`)
+    for WGAN, WGAN-GP and SAGAN; DCGAN as the rows above train it."""
+    import keras_gans as kg
+
+    if family == "dcgan":
+        gan = kg.DCGAN(image_size=image_size, channels=channels, latent_dim=latent_dim,
+                       generator_width=WIDTH, discriminator_width=WIDTH, seed=seed)
+        gan.compile(d_optimizer=adam(), g_optimizer=adam(), loss="non_saturating", g_steps=g_steps)
+        return gan
+    if family == "sagan":
+        # Attention at 16x16, where both networks have a map (the default,
+        # 32, is the image side here: only the generator would attend).
+        g_widths, d_widths = sagan_widths(image_size)
+        gan = kg.SAGAN(image_size=image_size, channels=channels, latent_dim=latent_dim,
+                       attention=(16,), generator_width=g_widths, discriminator_width=d_widths,
+                       seed=seed)
+    else:
+        wgan = {"wgan": kg.WGAN, "wgangp": kg.WGANGP}[family]
+        gan = wgan(image_size=image_size, channels=channels, latent_dim=latent_dim,
+                   generator_width=WIDTH, discriminator_width=WIDTH, seed=seed)
+    gan.compile()
+    return gan
+
+
+def family_config(family, image_size, channels, latent_dim, g_steps=1):
+    """What `family_gan` builds, in words (for the results file)."""
+    shape = f"image_size={image_size}, channels={channels}, latent_dim={latent_dim}"
+    if family == "dcgan":
+        return (f"DCGAN({shape}, widths {WIDTH}/{WIDTH}), non_saturating, g_steps={g_steps}, "
+                "Adam(2e-4, b1=0.5) x2")
+    if family == "sagan":
+        g_widths, d_widths = sagan_widths(image_size)
+        return (f"SAGAN({shape}, residual blocks, G widths {g_widths}, D widths {d_widths}, "
+                "attention at 16x16 in both, spectral norm in both), bare compile(): hinge, "
+                "Adam(D 4e-4, G 1e-4, b=(0, 0.9)), 1 D update per G update")
+    if family == "wgan":
+        return (f"WGAN({shape}, DCGAN bodies widths {WIDTH}/{WIDTH}, critic with BatchNorm), "
+                "bare compile(): wasserstein, clip 0.01, RMSprop(5e-5), 5 critic updates per G "
+                "update, each on fresh reals")
+    return (f"WGANGP({shape}, DCGAN bodies widths {WIDTH}/{WIDTH}, layer-norm critic), bare "
+            "compile(): wasserstein + gradient penalty 10, Adam(1e-4, b=(0, 0.9)), 5 critic "
+            "updates per G update, each on fresh reals")
+
+
+def pad_to_32(digits):
+    """uint8 28x28 digits -> (n, 32, 32, 1), 2 black pixels a side (SAGAN's
+    blocks need a power-of-two side)."""
+    return np.pad(digits, ((0, 0), (2, 2), (2, 2)))[..., None]
+
+
+def centre_28(images):
+    """32 px digits -> the evaluator's 28x28 (the inverse of `pad_to_32`)."""
+    return images[:, 2:30, 2:30]
+
+
+_SCORED_REALS = {}
+
+
+def scored_reals(key, load, evaluator, n, seed):
+    """`(extractor, reference statistics, floor score)` of a dataset whose
+    `load()` gives `(reference, floor)` images; computed once per run, as
+    every family's entry of that dataset shares them."""
+    if key not in _SCORED_REALS:
+        extractor = extractor_for(evaluator, key[0])
+        reference_images, floor_images = load()
+        reference = real_reference(reference_images, extractor, seed)
+        _SCORED_REALS[key] = extractor, reference, score(floor_images, reference, extractor, n, seed)
+    return _SCORED_REALS[key]
+
+
+def family_mnist(family):
+    """The runner of `<family>_mnist`: 28x28 MNIST (SAGAN: padded to 32x32,
+    its samples scored on the centre 28x28) against `dcgan_mnist`'s reals."""
+
+    def run(args, cfg):
+        import keras_gans as kg
+
+        n = cfg["samples"]
+        path, x_train, _, ref, floor = load_mnist(args.data_root, n, args.seed)
+        extractor, reference, floor = scored_reals(
+            ("mnist.keras", n, args.seed), lambda: (ref, floor), args.evaluators, n, args.seed)
+        size, data, view = (32, pad_to_32(x_train), centre_28) if family == "sagan" else (28, path, None)
+
+        def dataset(batch_size):
+            return kg.data.image_dataset(data, image_size=size, channels=1, batch_size=batch_size,
+                                         seed=args.seed).repeat()
+
+        def build():
+            return family_gan(family, size, 1, 100, args.seed)
+
+        config = family_config(family, size, 1, 100)
+        if family == "sagan":
+            config += "; MNIST padded to 32x32, samples scored on the centre 28x28"
+        name = FAMILY_MNIST[FAMILIES.index(family)]
+        return config, run_gan(name, build, dataset, cfg, extractor, reference, floor,
+                               args.seed, args.samples_dir, view=view)
+
+    return run
+
+
+def upsample_64(images):
+    """32 px images (uint8 or [-1, 1]) -> [-1, 1] at 64x64, bilinear: what
+    `evaluators/flowers64.keras` takes. Reals and samples both go through it."""
+    import keras
+
+    from keras_gans.images import to_unit_range
+
+    x = keras.ops.image.resize(to_unit_range(images), (64, 64), interpolation="bilinear")
+    return np.clip(keras.ops.convert_to_numpy(x), -1.0, 1.0)
+
+
+def family_flowers32(family):
+    """The runner of `<family>_flowers32`: the 4,317 flowers128 photos at
+    32x32 (random flips), scored at 64x64 after `upsample_64`, against the
+    same halves as `dcgan_flowers64` (also at 32 px, upsampled)."""
+
+    def run(args, cfg):
+        import keras_gans as kg
+
+        folder = os.path.join(args.data_root, "flowers128")
+        n = cfg["samples"]
+
+        def halves():  # dcgan_flowers64's split, at 32 px
+            everything = folder_uint8(folder, 32)
+            perm = np.random.default_rng(args.seed).permutation(len(everything))
+            return upsample_64(everything[perm[:n]]), upsample_64(everything[perm[n : 2 * n]])
+
+        extractor, reference, floor = scored_reals(
+            ("flowers64.keras", n, args.seed), halves, args.evaluators, n, args.seed)
+
+        def dataset(batch_size):
+            return kg.data.image_dataset(folder, image_size=32, channels=3, batch_size=batch_size,
+                                         flip=True, seed=args.seed).repeat()
+
+        g_steps = cfg.get("g_steps", 1)
+
+        def build():
+            return family_gan(family, 32, 3, 128, args.seed, g_steps=g_steps)
+
+        config = (family_config(family, 32, 3, 128, g_steps) + "; random flips; data: all 4317 "
+                  "flowers128 images at 32x32, scored (samples and reals alike) upsampled "
+                  "bilinearly to 64x64")
+        return config, run_gan(f"{family}_flowers32", build, dataset, cfg, extractor, reference,
+                               floor, args.seed, args.samples_dir, view=upsample_64)
+
+    return run
+
+
 RUNNERS = {
     "vanilla_mnist": vanilla_mnist,
     "dcgan_mnist": dcgan_mnist,
     "dcgan_flowers64": dcgan_flowers64,
     "cgan_mnist": cgan_mnist,
     "cyclegan_d2s": cyclegan_d2s,
+    **{name: family_mnist(family) for name, family in zip(FAMILY_MNIST, FAMILIES)},
+    **{name: family_flowers32(family) for name, family in zip(FAMILY_FLOWERS, FAMILIES)},
 }
 
 
@@ -444,12 +673,19 @@ def markdown(results):
         steps = r.get("steps") or (b.get("steps_per_epoch") and b["epochs"] * b["steps_per_epoch"])
         out.append("")
         out.append(f"- model: {r['config']}")
-        out.append(
-            f"- training: {b['epochs']} epoch(s)"
-            + (f" of {b['steps_per_epoch']} steps" if b.get("steps_per_epoch") else " (full passes)")
-            + f", batch {b['batch_size']}" + (f" ({steps} steps)" if steps else "")
-            + f"; train {r['train_seconds']} s, model total {r['wall_seconds']} s wall"
-        )
+        if "images" in b:
+            out.append(
+                f"- training: {r['images_seen']} real images: {b['steps_per_epoch']} steps of "
+                f"{b['dataset_batch']} reals (batch {b['batch_size']}); train {r['train_seconds']} s, "
+                f"model total {r['wall_seconds']} s wall"
+            )
+        else:
+            out.append(
+                f"- training: {b['epochs']} epoch(s)"
+                + (f" of {b['steps_per_epoch']} steps" if b.get("steps_per_epoch") else " (full passes)")
+                + f", batch {b['batch_size']}" + (f" ({steps} steps)" if steps else "")
+                + f"; train {r['train_seconds']} s, model total {r['wall_seconds']} s wall"
+            )
         samples = r["samples"]
         extra = ""
         if "floor_samples" in r:
