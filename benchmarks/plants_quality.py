@@ -33,9 +33,13 @@ grids of each row's first seed at its last step to
 Examples:
 
     # The CPU measurement of benchmarks/plants_results.md (32x32, one seed;
-    # the 2-core machine shared with other jobs allowed no more):
+    # the 2-core machine shared with other jobs allowed no more). On an
+    # oversubscribed CPU, torch's two OpenMP threads wait on each other ten
+    # times longer than one thread takes: one thread for the torch row.
     nice -n 10 python benchmarks/plants_quality.py --res 32 --width 16 --steps 100,200,400 \
-        --rows classic,best,torch_dcgan,augment,augment_sn_hinge --seeds 0
+        --rows classic,best --seeds 0
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/plants_quality.py --res 32 --width 16 \
+        --steps 100,200,400 --rows torch_dcgan,augment,augment_sn_hinge --seeds 0
     # The measurement on a GPU machine with JAX and PyTorch but no
     # TensorFlow (the NumPy input path; JAX must not take the GPU's memory
     # from PyTorch's reference run in the same process):

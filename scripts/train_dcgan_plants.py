@@ -84,10 +84,12 @@ def _fraction(text):
 
 
 def _recipe_default(recipes, name):
-    """The help text's "(best: X, classic: Y)" for piece `name`."""
-    shown = {None: "off", True: "on", False: "off"}
-    return ", ".join(f"{recipe}: {shown.get(r['model'][name], r['model'][name])}"
-                     for recipe, r in recipes.items())
+    """The help text's "(classic: X, best: Y)" for piece `name`."""
+
+    def shown(value):  # by identity: a weight of 1.0 is not "on"
+        return "off" if value is None or value is False else "on" if value is True else value
+
+    return ", ".join(f"{recipe}: {shown(r['model'][name])}" for recipe, r in recipes.items())
 
 
 def build_parser(recipe=DEFAULT_RECIPE):
@@ -115,7 +117,7 @@ def build_parser(recipe=DEFAULT_RECIPE):
     add("--recipe", choices=tuple(RECIPES), default=DEFAULT_RECIPE,
         help="the defaults of the flags below and of the optimizer, loss and steps: best "
         "(measured best on flowers, benchmarks/plants_results.md) or classic (the DCGAN "
-        f"paper's, G updated twice per step) (default {DEFAULT_RECIPE})")
+        f"paper's networks and loss); both update G twice per step (default {DEFAULT_RECIPE})")
     # Absent unless given (SUPPRESS): the recipe fills in the rest.
     piece = {"default": argparse.SUPPRESS}
     # The library checks the policy's names (in one line, once Keras is loaded).
