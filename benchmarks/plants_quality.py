@@ -242,7 +242,11 @@ def keras_run(args, row, seed, train, scores):
 
     class Checkpoints(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            scores.at(batch + 1, samplers)
+            if batch + 1 in scores.steps:
+                # Keras' JAX fit holds the variables in its own state
+                # mid-epoch: write them back before sampling.
+                getattr(self.model, "jax_state_sync", lambda: None)()
+                scores.at(batch + 1, samplers)
 
     stream = kg.data.repeat(kg.data.image_dataset(train, image_size=args.res, batch_size=args.batch,
                                                   flip=True, seed=seed, dtype="uint8"))
