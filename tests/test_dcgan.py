@@ -90,3 +90,119 @@ def test_inference_samples_vary_after_a_few_steps():
     samples = gan.generate(64, seed=0)
     # Not one flat image repeated (Keras' default momentum gives ~0.03 here).
     assert samples.std(axis=0).mean() > 0.08
+
+
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def constant_map_generator(upsample):
+    """A 32x32 generator whose projection of z is the same at every pixel of
+    its 4x4 map, so any pattern in the image comes from the upsampling."""
+    g = dcgan_generator(32, 3, latent_dim=4, width=8, upsample=upsample)
+    project = g.get_layer("g_project")
+    kernel = np.random.default_rng(0).normal(0, 0.3, project.kernel.shape[2:])
+    project.kernel.assign(np.broadcast_to(kernel, project.kernel.shape).astype("float32"))
+    return g
+
+
+@pytest.mark.single_backend
+def test_resize_upsampling_paints_no_checkerboard():
+    z = np.random.default_rng(1).standard_normal((2, 4)).astype("float32")
+    # The borders (zero padding, bilinear's edges) reach 10 pixels in from
+    # each side after three stages.
+    interior = {u: numpy(constant_map_generator(u)(z))[:, 10:-10, 10:-10]
+                for u in ("transposed", "resize", "resize_bilinear")}
+    # A 4x4 stride-2 transposed convolution of a flat map paints a 2x2
+    # pattern, each further one doubles its period: 8 pixels after three.
+    # A resize then a convolution keeps the map flat.
+    pattern = interior["transposed"]
+    assert np.abs(pattern[:, ::2] - pattern[:, 1::2]).mean() > 1e-3
+    np.testing.assert_allclose(pattern[:, 8:], pattern[:, :-8], atol=1e-5)
+    for upsample in ("resize", "resize_bilinear"):
+        flat = interior[upsample]
+        assert np.abs(flat - flat[:, :1, :1]).max() < 1e-5, upsample
+
+
+@pytest.mark.single_backend
+def test_resize_upsampling_replaces_each_stride_two_transposed_convolution():
+    g = dcgan_generator(32, 3, latent_dim=16, width=8, upsample="resize_bilinear")
+    resizes = [l for l in g.layers if isinstance(l, layers.UpSampling2D)]
+    assert [l.interpolation for l in resizes] == ["bilinear"] * 3
+    assert [l.name for l in g.layers if isinstance(l, layers.Conv2DTranspose)] == ["g_project"]
+    convs = [l for l in g.layers if type(l) is layers.Conv2D]
+    assert [(c.kernel_size, c.strides, c.use_bias) for c in convs] == [((3, 3), (1, 1), False)] * 3
+    assert g.get_layer("g_up1_resize").interpolation == "bilinear"
+    nearest = dcgan_generator(32, 3, latent_dim=16, width=8, upsample="resize")
+    assert {l.interpolation for l in nearest.layers if isinstance(l, layers.UpSampling2D)} == {"nearest"}
+    with pytest.raises(ValueError, match=r"upsample must be one of \('transposed', 'resize'"):
+        dcgan_generator(32, upsample="bicubic")
+
+
+@pytest.mark.single_backend
+def test_spectral_norm_wraps_every_discriminator_convolution():
+    d = dcgan_discriminator(32, 3, width=4, norm=None, spectral_norm=True)
+    wrapped = [l.layer.name for l in d.layers if isinstance(l, layers.SpectralNormalization)]
+    assert wrapped == ["d_down0", "d_down1", "d_down2", "d_score"]
+    assert not any(isinstance(l, (layers.Conv2D, layers.BatchNormalization)) for l in d.layers)
+    # Only the power iteration's vectors are added, none of them trained.
+    plain = dcgan_discriminator(32, 3, width=4, norm=None)
+    assert d.count_params() > plain.count_params()
+    assert ([w.shape for w in d.trainable_weights] == [w.shape for w in plain.trainable_weights])
+    with pytest.raises(ValueError, match="norm=None"):
+        dcgan_discriminator(32, 3, spectral_norm=True)
+
+
+@pytest.mark.single_backend
+def test_spectral_norm_brings_the_discriminator_kernels_to_unit_norm():
+    d = dcgan_discriminator(32, 3, width=4, norm="layer", spectral_norm=True)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    for _ in range(30):  # one power iteration per training-mode call
+        d(images, training=True)
+    for wrapper in [l for l in d.layers if isinstance(l, layers.SpectralNormalization)]:
+        kernel = numpy(wrapper.layer.kernel)
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=0.05), wrapper.name
+
+
+def optioned_dcgan(**kwargs):
+    return kg.DCGAN(image_size=32, channels=3, latent_dim=8, generator_width=4,
+                    discriminator_width=4, generator_upsample="resize", discriminator_norm=None,
+                    discriminator_spectral_norm=True, seed=0, **kwargs)
+
+
+@pytest.mark.single_backend
+def test_dcgan_options_round_trip_through_the_config():
+    gan = optioned_dcgan()
+    config = gan.get_config()
+    assert (config["generator_upsample"], config["discriminator_norm"],
+            config["discriminator_spectral_norm"]) == ("resize", None, True)
+    clone = kg.DCGAN.from_config(config)
+    assert clone.get_config() == config
+    assert clone.generator.get_layer("g_up1_resize")
+    assert clone.discriminator.get_layer("d_score_sn")
+
+
+def test_dcgan_options_train_save_and_load(tmp_path):
+    # The plant recipe's pieces together: SN-GAN's D, resize-conv G, hinge,
+    # DiffAugment and an EMA of G, on every backend.
+    gan = optioned_dcgan(ema_decay=0.9, augment="color,translation,cutout")
+    gan.compile(loss="hinge", g_steps=2, jit_compile=JIT)
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+    before = [numpy(w) for w in gan.discriminator.trainable_weights + gan.generator.trainable_weights]
+    history = gan.fit(x, batch_size=8, epochs=1, verbose=0)
+    after = gan.discriminator.trainable_weights + gan.generator.trainable_weights
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert all(not np.allclose(b, numpy(a)) for b, a in zip(before, after))
+    path = tmp_path / "dcgan.keras"
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.get_config()["discriminator_spectral_norm"] is True
+    np.testing.assert_allclose(numpy(loaded.generate(4, seed=3)), numpy(gan.generate(4, seed=3)),
+                               atol=1e-5)
+    # Resumable: optimizer state and progress come back (a second fit would
+    # compile the step again, which the trainer's own resume tests cover).
+    assert int(numpy(loaded.g_optimizer.iterations)) == 4  # 2 steps x g_steps 2
+    assert int(numpy(loaded.progress.steps)) == 2
+    for a, b in zip(loaded.d_optimizer.variables, gan.d_optimizer.variables):
+        np.testing.assert_allclose(numpy(a), numpy(b))

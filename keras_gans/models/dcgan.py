@@ -8,15 +8,33 @@ the generator, LeakyReLU(0.2) in the discriminator.
 At 64x64 and 128x128 the networks equal the PyTorch DCGAN example
 (4x4 kernels, no biases, widths 64 doubling per stage), which is what the
 benchmarks compare against.
+
+Two options go beyond the paper, for photos at 128x128
+(`scripts/train_dcgan_plants.py`, measured in `benchmarks/plants_quality.py`):
+
+- `dcgan_generator(upsample="resize")`: each stride-2 transposed
+  convolution becomes a 2x nearest-neighbour resize and a 3x3 convolution
+  (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"). A 4x4
+  kernel at stride 2 covers output pixels unevenly, which paints a
+  checkerboard into the images; a resize followed by a convolution cannot.
+  `"resize_bilinear"` resizes bilinearly instead.
+- `dcgan_discriminator(spectral_norm=True)`: spectral normalization
+  (Miyato et al. 2018) on every convolution, as in SN-GAN's discriminator,
+  usually with `norm=None` (SN-GAN has no BatchNorm there).
 """
 
 import keras
 from keras import layers
 
 from keras_gans.gan import GAN
+from keras_gans.layers import spectral_norm as wrap_spectral_norm
 
 #: The discriminator's normalizations (`dcgan_discriminator(norm=...)`).
 NORMALIZATIONS = ("batch", "layer", None)
+
+#: The generator's upsampling (`dcgan_generator(upsample=...)`) and the
+#: resize interpolation of each: None for the paper's transposed convolution.
+UPSAMPLINGS = {"transposed": None, "resize": "nearest", "resize_bilinear": "bilinear"}
 
 
 def _batch_norm(name):
@@ -56,7 +74,18 @@ def _stages(image_size):
     return size, doublings
 
 
-def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="dcgan_generator"):
+def _upsampled(x, filters, upsample, name):
+    """`x` at twice its side with `filters` channels; the convolution is
+    named `name` either way."""
+    interpolation = UPSAMPLINGS[upsample]
+    if interpolation is None:
+        return layers.Conv2DTranspose(filters, 4, 2, "same", use_bias=False, name=name)(x)
+    x = layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_resize")(x)
+    return layers.Conv2D(filters, 3, 1, "same", use_bias=False, name=name)(x)
+
+
+def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, upsample="transposed",
+                    name="dcgan_generator"):
     """The DCGAN generator: z -> (image_size, image_size, channels) in [-1, 1].
 
     Args:
@@ -65,6 +94,12 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="d
         latent_dim: size of z.
         width: channels of the last hidden stage; they double towards z
             (the PyTorch example's `ngf`).
+        upsample: how each stage doubles the side: "transposed" (the
+            paper's 4x4 stride-2 transposed convolution), "resize" (2x
+            nearest-neighbour resize, then a 3x3 convolution: no
+            checkerboard) or "resize_bilinear" (the same with a bilinear
+            resize). Projecting z stays a transposed convolution of a 1x1
+            map, which is a dense layer and paints no pattern.
         name: model name.
 
     Example:
@@ -72,7 +107,11 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="d
     >>> g = dcgan_generator(64, 3, latent_dim=100)
     >>> g.output_shape
     (None, 64, 64, 3)
+    >>> dcgan_generator(64, 3, upsample="resize").output_shape
+    (None, 64, 64, 3)
     """
+    if upsample not in UPSAMPLINGS:
+        raise ValueError(f"upsample must be one of {tuple(UPSAMPLINGS)}, got {upsample!r}.")
     base, doublings = _stages(image_size)
     filters = width * 2 ** (doublings - 1)
     z = keras.Input((latent_dim,), name="z")
@@ -83,16 +122,16 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="d
     x = layers.ReLU(name="g_project_relu")(x)
     for i in range(1, doublings):
         filters //= 2
-        x = layers.Conv2DTranspose(filters, 4, 2, "same", use_bias=False, name=f"g_up{i}")(x)
+        x = _upsampled(x, filters, upsample, f"g_up{i}")
         x = _batch_norm(f"g_up{i}_bn")(x)
         x = layers.ReLU(name=f"g_up{i}_relu")(x)
-    x = layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False, name="g_to_image")(x)
+    x = _upsampled(x, channels, upsample, "g_to_image")
     # tanh in float32 so images keep full precision under mixed precision.
     images = layers.Activation("tanh", dtype="float32", name="g_tanh")(x)
     return keras.Model(z, images, name=name)
 
 
-def dcgan_discriminator(image_size=64, channels=3, width=64, norm="batch",
+def dcgan_discriminator(image_size=64, channels=3, width=64, norm="batch", spectral_norm=False,
                         name="dcgan_discriminator"):
     """The DCGAN discriminator: an image -> one logit.
 
@@ -103,6 +142,11 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, norm="batch",
         norm: the normalization after every convolution but the first and
             the score: "batch" (the paper's BatchNorm), "layer" (per-image
             layer norm, WGAN-GP's critic) or None.
+        spectral_norm: wrap every convolution, the score's too, in spectral
+            normalization (`keras_gans.layers.spectral_norm`). Not with
+            BatchNorm: the trainer then calls D in training mode for reals
+            and fakes within one loss, each call rewriting the kernels in
+            place, which PyTorch's autograd refuses; SN-GAN uses none.
         name: model name.
 
     Example:
@@ -110,24 +154,37 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, norm="batch",
     >>> d = dcgan_discriminator(64, 3)
     >>> d.output_shape
     (None, 1)
+    >>> sn = dcgan_discriminator(64, 3, norm=None, spectral_norm=True)
+    >>> sn.get_layer("d_down1_sn").layer.name
+    'd_down1'
     """
     if norm not in NORMALIZATIONS:
         raise ValueError(f"norm must be one of {NORMALIZATIONS}, got {norm!r}.")
+    if spectral_norm and norm == "batch":
+        raise ValueError(
+            "dcgan_discriminator(spectral_norm=True) takes norm=None (SN-GAN's discriminator) "
+            "or norm='layer', not BatchNorm: see the `spectral_norm` argument."
+        )
     base, doublings = _stages(image_size)
+
+    def conv(filters, kernel, stride, padding, name, **kwargs):
+        layer = layers.Conv2D(filters, kernel, stride, padding, use_bias=False, name=name, **kwargs)
+        return wrap_spectral_norm(layer, enabled=spectral_norm)
+
     filters = width
     images = keras.Input((image_size, image_size, channels), name="images")
-    x = layers.Conv2D(filters, 4, 2, "same", use_bias=False, name="d_down0")(images)
+    x = conv(filters, 4, 2, "same", "d_down0")(images)
     x = layers.LeakyReLU(0.2, name="d_down0_lrelu")(x)
     for i in range(1, doublings):
         filters *= 2
-        x = layers.Conv2D(filters, 4, 2, "same", use_bias=False, name=f"d_down{i}")(x)
+        x = conv(filters, 4, 2, "same", f"d_down{i}")(x)
         if norm is not None:
             x = _normalization(norm, f"d_down{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"d_down{i}_lrelu")(x)
     # The score is computed in float32 under mixed precision: one number per
     # image costs nothing there, keeps the logit precise, and sidesteps
     # torch's CPU half-precision backward of one-channel convolutions.
-    x = layers.Conv2D(1, base, 1, "valid", use_bias=False, dtype="float32", name="d_score")(x)
+    x = conv(1, base, 1, "valid", "d_score", dtype="float32")(x)
     logits = layers.Flatten(dtype="float32", name="d_logits")(x)
     return keras.Model(images, logits, name=name)
 
@@ -142,6 +199,13 @@ class DCGAN(GAN):
         latent_dim: size of z.
         generator_width: the generator's `ngf`.
         discriminator_width: the discriminator's `ndf`.
+        generator_upsample: the generator's `upsample`: "transposed" (the
+            paper's), "resize" or "resize_bilinear" (no checkerboard).
+        discriminator_norm: the discriminator's `norm`: "batch" (the
+            paper's), "layer" or None.
+        discriminator_spectral_norm: spectral normalization on every
+            convolution of the discriminator (with `discriminator_norm=None`
+            or "layer").
         seed: seed of the noise SeedGenerator.
         generator, discriminator: built networks to use instead (the
             image size and channels are then read from the generator).
@@ -154,6 +218,13 @@ class DCGAN(GAN):
     gan = kg.DCGAN(image_size=128, channels=3, latent_dim=128)
     gan.compile(loss="non_saturating", g_steps=2)
     gan.fit(kg.data.image_dataset("plants/", image_size=128), epochs=50)
+
+    # SN-GAN's discriminator, a checkerboard-free generator, an EMA of G,
+    # and DiffAugment for a few thousand photos:
+    gan = kg.DCGAN(image_size=128, generator_upsample="resize", discriminator_norm=None,
+                   discriminator_spectral_norm=True, ema_decay=0.999,
+                   augment="color,translation,cutout")
+    gan.compile(loss="hinge")
     ```
     """
 
@@ -164,6 +235,9 @@ class DCGAN(GAN):
         latent_dim=100,
         generator_width=64,
         discriminator_width=64,
+        generator_upsample="transposed",
+        discriminator_norm="batch",
+        discriminator_spectral_norm=False,
         seed=None,
         generator=None,
         discriminator=None,
@@ -174,15 +248,21 @@ class DCGAN(GAN):
         self._given_networks = generator is not None or discriminator is not None
         if generator is not None:
             image_size, _, channels = generator.output_shape[1:]
-        generator = generator or dcgan_generator(image_size, channels, latent_dim, generator_width)
+        generator = generator or dcgan_generator(
+            image_size, channels, latent_dim, generator_width, upsample=generator_upsample
+        )
         discriminator = discriminator or dcgan_discriminator(
-            image_size, channels, discriminator_width
+            image_size, channels, discriminator_width, norm=discriminator_norm,
+            spectral_norm=discriminator_spectral_norm,
         )
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed, **kwargs)
         self.image_size = image_size
         self.channels = channels
         self.generator_width = generator_width
         self.discriminator_width = discriminator_width
+        self.generator_upsample = generator_upsample
+        self.discriminator_norm = discriminator_norm
+        self.discriminator_spectral_norm = bool(discriminator_spectral_norm)
 
     def get_config(self):
         config = super().get_config()
@@ -191,5 +271,8 @@ class DCGAN(GAN):
             channels=self.channels,
             generator_width=self.generator_width,
             discriminator_width=self.discriminator_width,
+            generator_upsample=self.generator_upsample,
+            discriminator_norm=self.discriminator_norm,
+            discriminator_spectral_norm=self.discriminator_spectral_norm,
         )
         return config if self._given_networks else self.without_networks(config)
