@@ -40,11 +40,13 @@ def import_all():
     _loading = True
     try:
         from keras_gans import (  # noqa: F401
-            augment, backend, callbacks, data, distribute, export, export_cyclegan, images,
-            layers, losses, metrics, models, optimizers, regularizers, sampling,
+            augment, backend, callbacks, data, distribute, export, export_cyclegan, growing,
+            images, layers, losses, metrics, models, optimizers, regularizers, sampling,
         )
         from keras_gans.gan import GAN  # noqa: F401
-        from keras_gans.models import ConditionalGAN, CycleGAN, DCGAN, VanillaGAN  # noqa: F401
+        from keras_gans.models import (  # noqa: F401
+            SAGAN, WGAN, WGANGP, ConditionalGAN, CycleGAN, DCGAN, ProGAN, VanillaGAN,
+        )
     finally:
         _loading = False
     globals().update({name: value for name, value in locals().items() if not name.startswith("_")})

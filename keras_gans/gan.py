@@ -120,6 +120,14 @@ class StepState:
         self.batch = batch  # what `unpack_batch` returned
         self.real, self.conditions = batch
         self.splits = int(splits)
+        rows = self.real.shape[0]
+        if self.splits > 1 and rows is not None and rows % self.splits:
+            raise ValueError(
+                f"With fresh_reals, a batch of {rows} images is split into d_steps="
+                f"{self.splits} critic batches, so its size must be a multiple of {self.splits}: "
+                f"batch {self.splits} x B images (drop_remainder=True for the last batch), or "
+                "compile(fresh_reals=False)."
+            )
         self.batch_size = ops.shape(self.real)[0] // self.splits
         self.fakes = None  # (fake, fake_conditions, pullback)
         self.inputs = None  # the generator inputs of the last fakes drawn
@@ -336,7 +344,7 @@ class GAN(SavesSeedState, keras.Model):
         g_steps=None,
         penalties=None,
         reuse_fakes=True,
-        fresh_reals=False,
+        fresh_reals=None,
         jit_compile="auto",
         run_eagerly=False,
         steps_per_execution=1,
@@ -365,6 +373,7 @@ class GAN(SavesSeedState, keras.Model):
                 own real images: a dataset batch of `d_steps * B` images is
                 split into `d_steps` batches of B (and the generator phase
                 draws B fakes). False: every update sees the whole batch.
+                None: the family's default (on for WGAN and WGAN-GP).
             jit_compile: `"auto"` compiles the step with XLA on TensorFlow
                 (CPU included: about 2x faster there) and JAX; eager on torch.
             run_eagerly, steps_per_execution: as in `keras.Model.compile`.
@@ -388,6 +397,7 @@ class GAN(SavesSeedState, keras.Model):
         loss = defaults.get("loss") if loss is None else loss
         d_steps = defaults.get("d_steps", 1) if d_steps is None else d_steps
         g_steps = defaults.get("g_steps", 1) if g_steps is None else g_steps
+        fresh_reals = defaults.get("fresh_reals", False) if fresh_reals is None else fresh_reals
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ValueError(f"d_steps and g_steps must be >= 1, got {d_steps}, {g_steps}.")
         optimizers = {

@@ -25,7 +25,11 @@ for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbac
     callbacks_fid metrics export data_numpy_pipeline mixed_precision distribution \
     layers_equalized layers_normalization layers_style layers_noise \
     layers_attention layers_conditional_batch_norm layers_spectral regularizers augment \
-    sampling sagan; do
+    sampling \
+    sagan \
+    wgan \
+    progan \
+    ; do
   backend_tests+=("tests/test_${name}.py")
 done
 

@@ -311,4 +311,6 @@ def test_multi_worker_cluster_trains_resumes_and_only_the_chief_writes(tmp_path)
             for stdout in (chief, worker):  # both read the chief's checkpoint
                 assert f"Resuming {out} at epoch 2 of 2" in stdout
     assert log_epochs(out) == [0, 1]
-    assert json.loads((out / "checkpoints" / "last.json").read_text()) == {"epochs": 2}
+    state = json.loads((out / "checkpoints" / "last.json").read_text())
+    # The chief's checkpoint records where the two-epoch run ended.
+    assert (state["epochs"], state["epoch"], state["step"], state["batch"]) == (2, 2, 4, 0)

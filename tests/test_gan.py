@@ -742,3 +742,10 @@ def test_a_spectrally_normalized_critic_runs_in_training_mode_once_per_loss():
                               return_dict=True)
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["r1"])
     assert not np.allclose(before, keras.ops.convert_to_numpy(critic.layers[-1].vector_u))
+
+
+def test_fresh_reals_need_a_batch_that_splits():
+    gan = linear_gan()
+    gan.compile(loss="wasserstein", d_steps=3, fresh_reals=True, jit_compile=JIT)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        kg.gan.StepState(gan.unpack_batch(np.zeros((8, 4), "float32")), splits=3)

@@ -42,18 +42,28 @@ from keras_gans.cli.strategies import run_dir, strategy_scope  # noqa: E402
 # -- optimizers ------------------------------------------------------------------
 
 
-def optimizer_from_args(args, learning_rate, name):
+def optimizer_from_args(args, learning_rate, name, default=None):
     """`--optimizer` (Adam with `--beta1`, `--beta2`, or RMSprop) at
-    `learning_rate`, named `name` (Keras logs each rate by its name)."""
-    if args.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, name=name)
-    return keras.optimizers.Adam(learning_rate, beta_1=args.beta1, beta_2=args.beta2, name=name)
+    `learning_rate`, named `name` (Keras logs each rate by its name).
+
+    When `default` (the model's own optimizer for `name`) is of that kind,
+    it is the starting point: the flags set its rate (and betas), and the
+    rest of the family's setting (WGAN's RMSprop rho and epsilon) stays."""
+    kinds = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+    options = {"learning_rate": learning_rate, "name": name}
+    if args.optimizer == "adam":
+        options.update(beta_1=args.beta1, beta_2=args.beta2)
+    kind = kinds[args.optimizer]
+    if type(default) is kind:
+        return kind.from_config({**default.get_config(), **options})
+    return kind(**options)
 
 
-def compile_from_args(gan, args):
+def compile_from_args(gan, args, **options):
     """`gan.compile` with the flags of `arguments.add_gan_args`: an
     optimizer per network (`--optimizer` at `--d-lr`/`--g-lr`), `--loss`,
-    `--d-steps`, `--g-steps` and `--jit`. Returns `gan`.
+    `--d-steps`, `--g-steps` and `--jit`, and any other `compile`
+    `options` of the family (`penalties=...`). Returns `gan`.
 
     Example:
 
@@ -63,12 +73,15 @@ def compile_from_args(gan, args):
     ```
     """
     gan.compile(
-        d_optimizer=optimizer_from_args(args, args.d_lr, "d_optimizer"),
-        g_optimizer=optimizer_from_args(args, args.g_lr, "g_optimizer"),
+        d_optimizer=optimizer_from_args(args, args.d_lr, "d_optimizer",
+                                        gan.default_optimizer("d_optimizer")),
+        g_optimizer=optimizer_from_args(args, args.g_lr, "g_optimizer",
+                                        gan.default_optimizer("g_optimizer")),
         loss=args.loss,
         d_steps=args.d_steps,
         g_steps=args.g_steps,
         jit_compile="auto" if args.jit is None else args.jit,
+        **options,
     )
     return gan
 

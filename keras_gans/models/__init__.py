@@ -14,6 +14,12 @@ from keras_gans.models.cyclegan import (
     patchgan_discriminator,
     resnet_generator,
 )
+from keras_gans.models.progan import (
+    ProGAN,
+    ProGANDiscriminator,
+    ProGANGenerator,
+    progan_filters,
+)
 from keras_gans.models.sagan import (
     SAGAN,
     BlockLayers,
@@ -31,3 +37,4 @@ from keras_gans.models.sagan import (
     sagan_generator,
     split_attention,
 )
+from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator

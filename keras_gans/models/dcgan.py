@@ -15,6 +15,9 @@ from keras import layers
 
 from keras_gans.gan import GAN
 
+#: The discriminator's normalizations (`dcgan_discriminator(norm=...)`).
+NORMALIZATIONS = ("batch", "layer", None)
+
 
 def _batch_norm(name):
     # PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5), which the
@@ -22,6 +25,17 @@ def _batch_norm(name):
     # and so inference-mode samples, near their initial values for hundreds
     # of steps: early sample grids come out flat grey.
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+def _normalization(kind, name):
+    """The discriminator's normalization after a downsampling convolution."""
+    if kind == "batch":
+        return _batch_norm(f"{name}_bn")
+    # WGAN-GP's layer norm (its tflib Layernorm): statistics over (H, W, C)
+    # of each image, one scale and offset per channel. That is one group of
+    # GroupNormalization; LayerNormalization(axis=[1, 2, 3]) would learn a
+    # scale per position as well.
+    return layers.GroupNormalization(groups=1, epsilon=1e-5, name=f"{name}_ln")
 
 
 def _stages(image_size):
@@ -78,13 +92,17 @@ def dcgan_generator(image_size=64, channels=3, latent_dim=100, width=64, name="d
     return keras.Model(z, images, name=name)
 
 
-def dcgan_discriminator(image_size=64, channels=3, width=64, name="dcgan_discriminator"):
+def dcgan_discriminator(image_size=64, channels=3, width=64, norm="batch",
+                        name="dcgan_discriminator"):
     """The DCGAN discriminator: an image -> one logit.
 
     Args:
         image_size: input side (as for `dcgan_generator`).
         channels: 1 or 3.
         width: channels of the first stage; they double per stage (`ndf`).
+        norm: the normalization after every convolution but the first and
+            the score: "batch" (the paper's BatchNorm), "layer" (per-image
+            layer norm, WGAN-GP's critic) or None.
         name: model name.
 
     Example:
@@ -93,6 +111,8 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="dcgan_discrim
     >>> d.output_shape
     (None, 1)
     """
+    if norm not in NORMALIZATIONS:
+        raise ValueError(f"norm must be one of {NORMALIZATIONS}, got {norm!r}.")
     base, doublings = _stages(image_size)
     filters = width
     images = keras.Input((image_size, image_size, channels), name="images")
@@ -101,7 +121,8 @@ def dcgan_discriminator(image_size=64, channels=3, width=64, name="dcgan_discrim
     for i in range(1, doublings):
         filters *= 2
         x = layers.Conv2D(filters, 4, 2, "same", use_bias=False, name=f"d_down{i}")(x)
-        x = _batch_norm(f"d_down{i}_bn")(x)
+        if norm is not None:
+            x = _normalization(norm, f"d_down{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"d_down{i}_lrelu")(x)
     # The score is computed in float32 under mixed precision: one number per
     # image costs nothing there, keeps the logit precise, and sidesteps
