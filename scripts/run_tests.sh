@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 pytest=(python -m pytest -q -p no:cacheprovider --durations=8)
 
 backend_tests=()
-for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbacks cli \
+for name in backend gan losses dcgan vanilla cgan cyclegan cogan layers saving callbacks cli \
     callbacks_fid metrics export data_numpy_pipeline mixed_precision distribution \
     layers_equalized layers_normalization layers_style layers_noise \
     layers_attention layers_conditional_batch_norm layers_spectral regularizers augment \

@@ -23,6 +23,7 @@ Example:
 >>> images = next(iter(ds))  # (32, 64, 64, 3) float32 in [-1, 1]
 """
 
+from keras_gans.data.domains import edge_map, mnist_domains, negative
 from keras_gans.data.files import IMAGE_EXTENSIONS, ImageFolder, scan_image_folder
 from keras_gans.data.numpy_pipeline import ImageBatches, load_image
 from keras_gans.data.tf_pipeline import AUTOTUNE, image_dataset, repeat, unpaired_dataset

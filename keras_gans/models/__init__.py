@@ -14,6 +14,7 @@ from keras_gans.models.cyclegan import (
     patchgan_discriminator,
     resnet_generator,
 )
+from keras_gans.models.cogan import CoGAN, cogan_discriminator, cogan_generator
 from keras_gans.models.progan import (
     ProGAN,
     ProGANDiscriminator,
