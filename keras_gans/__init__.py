@@ -45,7 +45,8 @@ def import_all():
         )
         from keras_gans.gan import GAN  # noqa: F401
         from keras_gans.models import (  # noqa: F401
-            SAGAN, WGAN, WGANGP, CoGAN, ConditionalGAN, CycleGAN, DCGAN, ProGAN, VanillaGAN,
+            SAGAN, WGAN, WGANGP, BigGAN, CoGAN, ConditionalGAN, CycleGAN, DCGAN, ProGAN,
+            VanillaGAN,
         )
     finally:
         _loading = False

@@ -8,7 +8,9 @@ holding `saved_model.pb` and `variables/`. Signatures:
   -> `images` uint8 `[batch, H, W, C]`.
 - `sample`: `num_samples` int32 and `seed` int32 scalars -> `images`; for
   conditional models `seed` and `labels` int32 `[batch]` (one image per
-  label). At most `max_samples` images per call (default 1024): one call
+  label); models listing `truncation` in their `sample_parameters`
+  (BigGAN) take a float32 `truncation` too (0 or less: none). At most
+  `max_samples` images per call (default 1024): one call
   is one generator pass, and a server should not run out of memory on a
   client's typo. The export draws its own noise, so a client needs no knowledge
   of the latent space. The same seed gives the same images.
@@ -155,7 +157,8 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
     takes each of them (`z`, and `labels` for conditional models) and returns
     uint8 `images` (one output per `gan.image_names`: CoGAN's `images_a`,
     `images_b`); `sample` draws the latents itself from `seed` (and takes
-    `num_samples`, or `labels` for conditional models: one image per label).
+    `num_samples`, or `labels` for conditional models: one image per label;
+    and `truncation`, for models that list it in `sample_parameters`).
 
     Args:
         gan: a trained `keras_gans.GAN` (or subclass).
@@ -179,8 +182,6 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
     images = m.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(0))["images"]
     ```
     """
-    from keras_gans import sampling
-
     tf, path = _prepare_target(path, overwrite)
     if keras.backend.backend() == "torch":
         return _export_in_tensorflow(export_generator, gan, path, verbose,
@@ -189,7 +190,6 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
     if not specs:
         raise ValueError(f"A {type(gan).__name__} draws no latent inputs; export_generator "
                          "exports models that sample (a CycleGAN: export_cyclegan).")
-    labels_spec = next((spec for spec in specs if spec.kind == "labels"), None)
     network = gan.sampling_generator(use_ema)
 
     def bounded(count):
@@ -228,22 +228,44 @@ def export_generator(gan, path, overwrite=True, verbose=False, max_samples=1024,
     def serving_default(*inputs):
         return images_of(inputs)
 
-    seed_spec = tf.TensorSpec([], tf.int32, name="seed")
-    if labels_spec is not None:
-        @tf.function(input_signature=[seed_spec, tf.TensorSpec([None], tf.int32, name="labels")])
-        def sample(seed, labels):
-            count = bounded(tf.shape(labels)[0])
-            drawn = sampling.draw_tensorflow(tf, specs, count, seed, labels=labels)
-            return images_of([drawn[spec.name] for spec in specs])
-    else:
-        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"), seed_spec])
-        def sample(num_samples, seed):
-            drawn = sampling.draw_tensorflow(tf, specs, bounded(num_samples), seed)
-            return images_of([drawn[spec.name] for spec in specs])
-
     archive.add_endpoint("serving_default", serving_default)
-    archive.add_endpoint("sample", sample)
+    archive.add_endpoint("sample", _sample_function(tf, gan, specs, images_of, bounded))
     return _write(archive, path, verbose)
+
+
+def _sample_function(tf, gan, specs, images_of, bounded):
+    """The `sample` signature: it draws the model's latents itself.
+
+    It takes `seed`, and `labels` (one image per label) for conditional
+    models or `num_samples` otherwise, and the extra parameters the model
+    lists in `sample_parameters`: `truncation` (float32; entries beyond
+    +-truncation are resampled, 0 or less: none) for BigGAN.
+    """
+    from keras_gans import sampling
+
+    known = {"truncation": tf.TensorSpec([], tf.float32, name="truncation")}
+    extra = tuple(getattr(gan, "sample_parameters", ()))
+    unknown = [name for name in extra if name not in known]
+    if unknown:
+        raise ValueError(f"{type(gan).__name__}.sample_parameters names {unknown}; the export's "
+                         f"sample signature knows {sorted(known)}.")
+    conditional = any(spec.kind == "labels" for spec in specs)
+    signature = ([tf.TensorSpec([], tf.int32, name="seed"),
+                  tf.TensorSpec([None], tf.int32, name="labels")] if conditional else
+                 [tf.TensorSpec([], tf.int32, name="num_samples"),
+                  tf.TensorSpec([], tf.int32, name="seed")])
+    signature += [known[name] for name in extra]
+
+    @tf.function(input_signature=signature)
+    def sample(*values):
+        given = {spec.name: value for spec, value in zip(signature, values)}
+        labels = given.get("labels")
+        count = bounded(tf.shape(labels)[0] if conditional else given["num_samples"])
+        drawn = sampling.draw_tensorflow(tf, specs, count, given["seed"], labels=labels,
+                                         truncation=given.get("truncation"))
+        return images_of([drawn[spec.name] for spec in specs])
+
+    return sample
 
 
 def load_generator(path):

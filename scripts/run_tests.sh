@@ -29,6 +29,7 @@ for name in backend gan losses dcgan vanilla cgan cyclegan cogan layers saving c
     sagan \
     wgan \
     progan \
+    biggan \
     ; do
   backend_tests+=("tests/test_${name}.py")
 done

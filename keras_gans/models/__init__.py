@@ -39,3 +39,13 @@ from keras_gans.models.sagan import (
     split_attention,
 )
 from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator
+from keras_gans.models.biggan import (
+    BigGAN,
+    LatentChunks,
+    biggan_block_layers,
+    biggan_discriminator,
+    biggan_discriminator_downsamples,
+    biggan_discriminator_widths,
+    biggan_generator,
+    biggan_generator_widths,
+)

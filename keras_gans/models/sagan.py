@@ -567,11 +567,28 @@ def sagan_discriminator(image_size=64, channels=3, num_classes=None, width=64, a
     return keras.Model([images, labels], logits, name=name)
 
 
-def split_attention(attention, image_size):
+def width_config(width):
+    """A width argument (a multiplier or the widths) as a JSON value.
+
+    Example:
+
+    >>> width_config(64), width_config((32, 16))
+    (64, [32, 16])
+    """
+    return width if isinstance(width, int) else [int(w) for w in width]
+
+
+def split_attention(attention, image_size, downsamples=None):
     """The sides each network attends at: `(generator's, discriminator's)`.
 
     A side only one network has goes to that one (at 32 px the
     discriminator's maps start at 16); a side neither has is an error.
+
+    Args:
+        attention: the sides asked for.
+        image_size: the image side.
+        downsamples: the discriminator blocks' downsampling flags, when not
+            SAGAN's (BigGAN's 32 px discriminator keeps 8x8 for two blocks).
 
     Example:
 
@@ -583,12 +600,15 @@ def split_attention(attention, image_size):
     attention = tuple(sorted({int(side) for side in attention}))
     doublings = _doublings(image_size)
     generator_sides = [4 * 2 ** i for i in range(1, doublings + 1)]
-    discriminator_sides = _discriminator_sides(image_size, [True] * doublings + [False])
+    if downsamples is None:
+        downsamples = [True] * doublings + [False]
+    discriminator_sides = _discriminator_sides(image_size, downsamples)
     neither = [side for side in attention if side not in generator_sides + discriminator_sides]
     if neither:
         raise ValueError(
-            f"At {image_size} px the networks have feature maps of sides 4 to {image_size}, "
-            f"so they cannot attend at {neither}: choose `attention` among those."
+            f"At {image_size} px the networks have feature maps of sides "
+            f"{sorted(set(generator_sides + discriminator_sides))}, so they cannot attend at "
+            f"{neither}: choose `attention` among those."
         )
     return (tuple(side for side in attention if side in generator_sides),
             tuple(side for side in attention if side in discriminator_sides))
@@ -689,18 +709,14 @@ class SAGAN(ClassConditional, GAN):
 
     def get_config(self):
         config = super().get_config()
-
-        def plain(width):
-            return width if isinstance(width, int) else [int(w) for w in width]
-
         config.update(
             image_size=self.image_size,
             channels=self.channels,
             num_classes=self._num_classes,
             block=self.block,
             attention=list(self.attention),
-            generator_width=plain(self.generator_width),
-            discriminator_width=plain(self.discriminator_width),
+            generator_width=width_config(self.generator_width),
+            discriminator_width=width_config(self.discriminator_width),
             embedding_dim=self.embedding_dim,
         )
         return config if self._given_networks else self.without_networks(config)
