@@ -29,6 +29,8 @@ class SampleGrid(keras.callbacks.Callback):
         seed: seed of the fixed inputs.
         ncols: images per row (default: the model's choice, e.g. a square,
             or one row per class for conditional models).
+        truncation: draw the latents with the truncation trick: entries
+            beyond +-truncation are resampled (BigGAN; None: off).
 
     Example:
 
@@ -37,7 +39,8 @@ class SampleGrid(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, directory, every_n_epochs=1, num_samples=64, seed=0, ncols=None):
+    def __init__(self, directory, every_n_epochs=1, num_samples=64, seed=0, ncols=None,
+                 truncation=None):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}.")
@@ -46,12 +49,13 @@ class SampleGrid(keras.callbacks.Callback):
         self.num_samples = int(num_samples)
         self.seed = seed
         self.ncols = ncols
+        self.truncation = truncation
         self._inputs = None
         self.saved = []
 
     def _grid_inputs(self):
         if self._inputs is None:
-            self._inputs = self.model.grid_inputs(self.num_samples, self.seed)
+            self._inputs = self.model.grid_inputs(self.num_samples, self.seed, self.truncation)
         return self._inputs
 
     def save(self, filename):

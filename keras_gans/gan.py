@@ -1195,9 +1195,10 @@ class GAN(SavesSeedState, keras.Model):
             drawn[spec.name] = value.astype(spec.dtype)
         return drawn
 
-    def grid_inputs(self, num_samples, seed=0):
-        """Fixed inputs for a sample grid (`SampleGrid` draws them once)."""
-        return self.sample_inputs(num_samples, seed=seed)
+    def grid_inputs(self, num_samples, seed=0, truncation=None):
+        """Fixed inputs for a sample grid (`SampleGrid` draws them once);
+        `truncation` resamples latent entries beyond +-truncation."""
+        return self.sample_inputs(num_samples, seed=seed, truncation=truncation)
 
     def grid_images(self, inputs):
         """Images for a sample grid and its number of columns."""

@@ -103,9 +103,9 @@ def from_keras(path, args):
         raise ValueError(f"{path} holds a {type(gan).__name__}, not a keras_gans GAN")
     if args.labels is not None and gan.num_classes is None:
         raise ValueError(f"{path} is not conditional: --labels does not apply")
-    if args.labels is None and args.truncation is None:
+    if args.labels is None:
         # The model's own grid (one row per class, pairs side by side, ...).
-        return gan.grid_images(gan.grid_inputs(args.num_samples, args.seed))
+        return gan.grid_images(gan.grid_inputs(args.num_samples, args.seed, args.truncation))
     labels = None if args.labels is None else _fill(args.labels, args.num_samples)
     return gan.generate(args.num_samples, seed=args.seed, labels=labels,
                         truncation=args.truncation), None

@@ -86,6 +86,9 @@ def build_parser():
         help="step at which the average starts; before it, it copies G (default 20000)")
     add("--accumulate", default=1, **n,
         help="updates whose mean gradient each optimizer applies as one (default 1)")
+    add("--grid-truncation", type=arguments.positive_float, default=None, metavar="T",
+        help="draw the sample grids' latents with the truncation trick at T, e.g. 0.5 "
+        "(default: none)")
     add("--flip", action=argparse.BooleanOptionalAction, default=False,
         help="random left-right flips (default off, as the authors' code)")
     arguments.add_common_training_args(
@@ -144,9 +147,11 @@ def main(argv=None):
             raise ValueError(f"the checkpoint has {gan.num_classes} classes; resume with "
                              f"--num-classes {gan.num_classes}")
 
-    # One row of 10 samples per class.
-    runner.train(args, build, dataset, model_class=BigGAN, on_resume=on_resume,
-                 num_samples=10 * args.num_classes)
+    def samples(directory):  # One row of 10 samples per class.
+        return kg.callbacks.SampleGrid(directory, 1, 10 * args.num_classes,
+                                       truncation=args.grid_truncation)
+
+    runner.train(args, build, dataset, model_class=BigGAN, on_resume=on_resume, samples=samples)
     return 0
 
 

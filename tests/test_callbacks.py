@@ -44,6 +44,19 @@ def test_same_seed_same_grid_and_weights_change_it(tmp_path, gan):
     assert not np.array_equal(pixels[0], np.asarray(Image.open(tmp_path / "a" / "y.png")))
 
 
+def test_sample_grid_truncation_resamples_the_fixed_latents(tmp_path, gan):
+    plain = SampleGrid(tmp_path / "a", seed=5, num_samples=64)
+    truncated = SampleGrid(tmp_path / "b", seed=5, num_samples=64, truncation=0.5)
+    for cb in (plain, truncated):
+        cb.set_model(gan)
+        cb.save("x.png")
+    z, z_truncated = plain._grid_inputs()["z"], truncated._grid_inputs()["z"]
+    assert np.abs(z).max() > 0.5 and np.abs(z_truncated).max() <= 0.5
+    # Entries already inside the bound are kept: a resampling, not a rescaling.
+    inside = np.abs(z) <= 0.5
+    np.testing.assert_array_equal(z_truncated[inside], z[inside])
+
+
 def test_sample_grid_validates():
     with pytest.raises(ValueError, match="every_n_epochs"):
         SampleGrid("x", every_n_epochs=0)

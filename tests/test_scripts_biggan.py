@@ -30,7 +30,7 @@ TINY_BIGGAN = ["--num-classes", "2", "--image-size", "32", "--latent-dim", "8",
 @pytest.fixture(scope="module")
 def biggan_run(tiny_folder, tmp_path_factory):  # noqa: F811
     return train_run(tmp_path_factory, "train_biggan.py", "biggan",
-                     "--data", tiny_folder, *TINY, *TINY_BIGGAN)
+                     "--data", tiny_folder, *TINY, *TINY_BIGGAN, "--grid-truncation", "0.5")
 
 
 def test_train_biggan_writes_the_run_folder_and_exports_truncation(biggan_run, tmp_path):
@@ -41,6 +41,7 @@ def test_train_biggan_writes_the_run_folder_and_exports_truncation(biggan_run, t
     assert png_size(out / "samples" / "final.png") == (grid_side(10, 32), grid_side(2, 32))
     config = json.loads((out / "config.json").read_text())
     assert config["accumulate"] == 2 and config["d_steps"] == 2 and config["loss"] == "hinge"
+    assert config["grid_truncation"] == 0.5
     code = f"""
 import tensorflow as tf
 sample = tf.saved_model.load({str(export)!r}).signatures["sample"]

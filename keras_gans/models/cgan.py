@@ -369,12 +369,13 @@ class ClassConditional:
 
     # -- sample grids ----------------------------------------------------------
 
-    def grid_inputs(self, num_samples, seed=0):
+    def grid_inputs(self, num_samples, seed=0, truncation=None):
         """One row per class, with the same latent vectors in every row."""
         if self._num_classes is None:
-            return super().grid_inputs(num_samples, seed)
+            return super().grid_inputs(num_samples, seed, truncation)
         ncols = max(1, num_samples // self.num_classes)
-        z = self.sample_inputs(ncols, seed=seed, labels=np.zeros(ncols, "int32"))["z"]
+        z = self.sample_inputs(ncols, seed=seed, labels=np.zeros(ncols, "int32"),
+                               truncation=truncation)["z"]
         labels = np.repeat(np.arange(self.num_classes, dtype="int32"), ncols)
         return {"z": np.tile(z, (self.num_classes, 1)), "labels": labels}
 

@@ -544,7 +544,7 @@ class CycleGAN(GAN):
             "translate(images, direction='a_to_b' or 'b_to_a')."
         )
 
-    def grid_inputs(self, num_samples, seed=0):
+    def grid_inputs(self, num_samples, seed=0, truncation=None):
         raise ValueError(
             "A CycleGAN grid needs test images of both domains: use "
             "kg.callbacks.TranslationGrid(directory, images_a, images_b) instead of SampleGrid."
