@@ -29,6 +29,7 @@ for name in backend gan losses dcgan vanilla cgan cyclegan layers saving callbac
     sagan \
     wgan \
     progan \
+    stylegan \
     ; do
   backend_tests+=("tests/test_${name}.py")
 done

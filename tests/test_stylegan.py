@@ -2,6 +2,9 @@
 truncation in W, noise, lazy R1, save/load/resume and learning."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ import keras
 from helpers import JIT
 
 from keras_gans import losses as gan_losses
+from keras_gans.export_stylegan import export_stylegan
 from keras_gans.gan import StepState
 from keras_gans.layers import (
     EqualizedConv2D,
@@ -304,3 +308,43 @@ def test_stylegan2_learns_two_modes():
     assert counts.min() >= 0.25 * 128, counts
     truncated, _ = nearest_mode(gan.generate(128, seed=1, truncation_psi=0.5))
     assert math.isfinite(truncated)
+
+
+def test_export_serves_mapping_synthesis_and_truncated_samples_from_tensorflow_alone(tmp_path):
+    gan = tiny_gan(compile=False)
+    # An untrained generator's noise strengths are 0, so served images are
+    # deterministic and comparable; w_avg set so that truncation shows.
+    gan.ema_generator.w_avg.assign(np.linspace(-1, 1, gan.w_dim).astype("float32"))
+    path = export_stylegan(gan, str(tmp_path / "stylegan" / "1"))
+    z = gan.sample_inputs(3, seed=0)["z"]
+    ws = numpy(gan.ema_generator.styles(z))
+    ws[:, 2:] = ws[::-1, 2:]  # a client's style mix
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "ws.npy", ws)
+    code = f"""
+import numpy as np, sys, tensorflow as tf
+m = tf.saved_model.load({path!r})
+z, ws = (tf.constant(np.load({str(tmp_path)!r} + name)) for name in ("/z.npy", "/ws.npy"))
+mapped = m.signatures["mapping"](z=z)
+out = dict(default=m.signatures["serving_default"](z=z)["images"],
+           mixed=m.signatures["synthesis"](ws=ws)["images"], w=mapped["w"], w_avg=mapped["w_avg"],
+           psi0=m.signatures["sample"](num_samples=tf.constant(2), seed=tf.constant(1),
+                                       truncation_psi=tf.constant(0.0))["images"])
+np.savez({str(tmp_path / "served.npz")!r}, **{{k: v.numpy() for k, v in out.items()}})
+assert "keras_gans" not in sys.modules
+"""
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    served = np.load(tmp_path / "served.npz")
+
+    def uint8(images):
+        return np.clip(np.round((images + 1) * 127.5), 0, 255).astype(int)
+
+    assert served["default"].dtype == np.uint8 and served["default"].shape == (3, 8, 8, 1)
+    assert np.abs(served["default"].astype(int) - uint8(gan.generate(z=z))).max() <= 1
+    assert np.abs(served["mixed"].astype(int) - uint8(gan.generate(ws=ws))).max() <= 1
+    np.testing.assert_allclose(served["w"], numpy(gan.ema_generator.mapping(z)), atol=1e-5)
+    np.testing.assert_allclose(served["w_avg"][0], numpy(gan.ema_generator.w_avg), atol=1e-6)
+    average = gan.generate(ws=np.tile(numpy(gan.ema_generator.w_avg), (1, gan.num_ws, 1)))
+    assert np.abs(served["psi0"].astype(int) - uint8(average)).max() <= 1

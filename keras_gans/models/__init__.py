@@ -38,3 +38,12 @@ from keras_gans.models.sagan import (
     split_attention,
 )
 from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator
+from keras_gans.models.stylegan import (
+    StyleGAN,
+    StyleGAN2Synthesis,
+    StyleGANGenerator,
+    mix_styles,
+    num_styles,
+    stylegan2_discriminator,
+    stylegan_mapping,
+)
