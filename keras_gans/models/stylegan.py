@@ -356,6 +356,86 @@ def stylegan2_discriminator(image_size=64, channels=3, max_filters=512, fmap_bas
 
 
 NOISE_MODES = ("random", "const")
+TRUNCATION_PSIS = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+
+def _save_grid(images, columns, path):
+    grid = make_grid(to_uint8(images), ncols=columns)
+    if path is not None:
+        save_image(grid, path)
+    return grid
+
+
+def style_mixing_grid(row_styles, col_styles, synthesize, layers=None, path=None):
+    """The papers' style-mixing grid from styles and a synthesis function.
+
+    The first row holds the columns' images, the first column the rows';
+    cell (i, j) is row i's styles with those of `layers` from column j. The
+    top-left corner is blank. `StyleGAN.style_mix` and scripts/style_mix.py
+    (from a SavedModel) draw it.
+
+    Args:
+        row_styles, col_styles: NumPy styles `(n, num_ws, w_dim)`.
+        synthesize: `synthesize(ws) -> images` in [-1, 1], NumPy.
+        layers: the style layers the columns give; default the coarse half.
+        path: write the grid there as a PNG.
+
+    Returns:
+        The grid, uint8 `(H, W, C)`.
+
+    Example:
+
+    ```python
+    grid = style_mixing_grid(gan.mapped_styles([1, 2]), gan.mapped_styles([3, 4, 5]),
+                             lambda ws: gan.generate(ws=ws, noise="const"))
+    ```
+    """
+    num_ws = row_styles.shape[1]
+    layers = list(range(num_ws // 2) if layers is None else layers)
+    if not layers or min(layers) < 0 or max(layers) >= num_ws:
+        raise ValueError(f"layers must name style layers in [0, {num_ws}); got {layers}.")
+    rows, cols = np.asarray(row_styles), np.asarray(col_styles)
+    mixed = np.repeat(rows[:, None], len(cols), axis=1)  # (rows, cols, num_ws, w_dim)
+    mixed[:, :, layers] = cols[None, :, layers]
+    images = synthesize(np.concatenate([cols, rows, mixed.reshape(-1, *rows.shape[1:])]))
+    header, lefts, cells = np.split(images, [len(cols), len(cols) + len(rows)])
+    tiles = [np.ones_like(images[:1]), header]
+    for i, left in enumerate(lefts):
+        tiles += [left[None], cells[i * len(cols):(i + 1) * len(cols)]]
+    return _save_grid(np.concatenate(tiles), len(cols) + 1, path)
+
+
+def truncation_grid(styles, w_avg, synthesize, psis=TRUNCATION_PSIS, cutoff=None, path=None):
+    """The truncation grid: each row's styles (rows) at each psi (columns,
+    from 1 to 0: the last column is the mean w's image in every row).
+
+    Args:
+        styles: NumPy styles `(n, num_ws, w_dim)`.
+        w_avg: the mean w `(w_dim,)`.
+        synthesize: `synthesize(ws) -> images` in [-1, 1], NumPy.
+        psis: the columns' truncation psis.
+        cutoff: truncate only the styles below this layer (None: all).
+        path: write the grid there as a PNG.
+
+    Returns:
+        The grid, uint8 `(H, W, C)`.
+
+    Example:
+
+    ```python
+    grid = truncation_grid(gan.mapped_styles([1, 2]), keras.ops.convert_to_numpy(
+        gan.ema_generator.w_avg), lambda ws: gan.generate(ws=ws, noise="const"))
+    ```
+    """
+    styles = np.asarray(styles, "float32")
+    layers = slice(None, cutoff)
+    columns = []
+    for psi in psis:
+        truncated = styles.copy()
+        truncated[:, layers] = w_avg + psi * (styles[:, layers] - w_avg)
+        columns.append(synthesize(truncated))
+    images = np.stack(columns, axis=1)
+    return _save_grid(images.reshape(-1, *images.shape[2:]), len(psis), path)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -445,10 +525,16 @@ class StyleGAN(GAN):
         discriminator's, with lazy R1 every k steps, has its learning rate and
         betas raised to c = k / (k + 1), as StyleGAN2's code does
         (`mb_ratio`): its R1 steps are extra updates of the same optimizer."""
-        ratio = self.r1_interval / (self.r1_interval + 1) if name == "d_optimizer" \
-            and self.r1_interval > 1 and self.r1_gamma > 0 else 1.0
+        ratio = self.lazy_ratio if name == "d_optimizer" else 1.0
         return keras.optimizers.Adam(2e-3 * ratio, beta_1=0.0, beta_2=0.99**ratio,
                                      epsilon=1e-8, name=name)
+
+    @property
+    def lazy_ratio(self):
+        """StyleGAN2's `mb_ratio` for the discriminator's Adam: k / (k + 1)
+        with lazy R1 every k > 1 steps, else 1."""
+        lazy = self.r1_interval > 1 and self.r1_gamma > 0
+        return self.r1_interval / (self.r1_interval + 1) if lazy else 1.0
 
     def default_penalties(self):
         """R1 with `r1_gamma`, every `r1_interval` steps (none at gamma 0)."""
@@ -568,26 +654,23 @@ class StyleGAN(GAN):
             parts.append(ops.convert_to_numpy(images))
         return np.concatenate(parts).astype("float32")
 
-    def mapped_styles(self, seeds, truncation_psi=1.0, truncation_cutoff=None, use_ema=None):
+    def mapped_styles(self, seeds, use_ema=None):
         """The styles `(len(seeds), num_ws, w_dim)` of one z per seed (z drawn
         as `generate(1, seed=s)` draws it), as a NumPy array."""
         network = self.sampling_generator(use_ema)
         z = np.concatenate([self.sample_inputs(1, seed=int(s))["z"] for s in seeds])
-        return ops.convert_to_numpy(network.styles(z, truncation_psi, truncation_cutoff))
+        return ops.convert_to_numpy(network.styles(z))
 
     def style_mix(self, row_seeds, col_seeds, layers=None, path=None, truncation_psi=1.0,
                   noise="const", use_ema=None):
-        """The papers' style-mixing grid.
-
-        The first row holds the column seeds' images, the first column the
-        row seeds'; cell (i, j) is row seed i's image with the styles of
-        `layers` taken from column seed j (default the coarse ones, the
-        first half: pose and shape from the columns, colour and detail from
-        the rows). The top-left corner is blank.
+        """The papers' style-mixing grid (`style_mixing_grid`): row seed i's
+        image with the styles of `layers` taken from column seed j.
 
         Args:
             row_seeds, col_seeds: seeds of the z's (`generate(1, seed=s)`).
-            layers: the style layers the columns give (ints < num_ws).
+            layers: the style layers the columns give (default the coarse
+                half: pose and shape from the columns, colour and detail from
+                the rows).
             path: write the grid there as a PNG.
             truncation_psi: truncation of every style (1: off).
             noise: "const" (default: the grid changes only with the styles)
@@ -603,26 +686,16 @@ class StyleGAN(GAN):
         gan.style_mix([1, 2, 3], [10, 11, 12, 13], layers=range(0, 4), path="mix.png")
         ```
         """
-        layers = list(range(self.num_ws // 2) if layers is None else layers)
-        if not layers or min(layers) < 0 or max(layers) >= self.num_ws:
-            raise ValueError(f"layers must name style layers in [0, {self.num_ws}); got {layers}.")
-        rows = self.mapped_styles(row_seeds, truncation_psi, use_ema=use_ema)
-        cols = self.mapped_styles(col_seeds, truncation_psi, use_ema=use_ema)
-        mixed = np.repeat(rows[:, None], len(cols), axis=1)  # (rows, cols, num_ws, w_dim)
-        mixed[:, :, layers] = cols[None, :, layers]
-        styles = np.concatenate([cols, rows, mixed.reshape(-1, *rows.shape[1:])])
-        images = self.generate(ws=styles, noise=noise, seed=0, use_ema=use_ema)
-        header, lefts, cells = np.split(images, [len(cols), len(cols) + len(rows)])
-        blank = np.ones_like(images[:1])
-        tiles = [blank, header]
-        for i, left in enumerate(lefts):
-            tiles += [left[None], cells[i * len(cols):(i + 1) * len(cols)]]
-        return self._grid(np.concatenate(tiles), len(cols) + 1, path)
+        def synthesize(ws):
+            return self.generate(ws=ws, noise=noise, seed=0, truncation_psi=truncation_psi,
+                                 use_ema=use_ema)
 
-    def truncation_grid(self, seeds, psis=(1.0, 0.75, 0.5, 0.25, 0.0), path=None,
-                        truncation_cutoff=None, noise="const", use_ema=None):
-        """The same seeds (rows) at each truncation psi (columns, from 1 to 0:
-        the last column is the mean w's image in every row).
+        return style_mixing_grid(self.mapped_styles(row_seeds, use_ema),
+                                 self.mapped_styles(col_seeds, use_ema), synthesize, layers, path)
+
+    def truncation_grid(self, seeds, psis=TRUNCATION_PSIS, path=None, truncation_cutoff=None,
+                        noise="const", use_ema=None):
+        """The same seeds (rows) at each truncation psi (`truncation_grid`).
 
         Returns:
             The grid, uint8 `(H, W, C)`; written as a PNG to `path` if given.
@@ -633,19 +706,11 @@ class StyleGAN(GAN):
         gan.truncation_grid([0, 1, 2, 3], path="truncation.png")
         ```
         """
-        styles = self.mapped_styles(seeds, use_ema=use_ema)
-        images = [self.generate(ws=styles, noise=noise, seed=0, truncation_psi=psi,
-                                truncation_cutoff=truncation_cutoff, use_ema=use_ema)
-                  for psi in psis]
-        return self._grid(np.stack(images, axis=1).reshape(-1, *images[0].shape[1:]),
-                          len(psis), path)
-
-    @staticmethod
-    def _grid(images, columns, path):
-        grid = make_grid(to_uint8(images), ncols=columns)
-        if path is not None:
-            save_image(grid, path)
-        return grid
+        network = self.sampling_generator(use_ema)
+        return truncation_grid(
+            self.mapped_styles(seeds, use_ema), ops.convert_to_numpy(network.w_avg),
+            lambda ws: self.generate(ws=ws, noise=noise, seed=0, use_ema=use_ema),
+            psis, truncation_cutoff, path)
 
     # -- serialization ------------------------------------------------------------
 
