@@ -18,8 +18,12 @@ The generator is two networks (`StyleGANGenerator`):
     takes `num_ws = 2 log2(size) - 2` styles, numbered as in the official
     code: block 4x4 uses w0 (conv) and w1 (toRGB); block i > 0 uses
     w(2i - 1), w(2i) (its convs) and w(2i + 1) (its toRGB).
-  * `architecture="stylegan"`: not in this module yet (see the report of
-    the branch that added it): AdaIN and progressive growing.
+  * `architecture="stylegan"`: the original form (`StyleGANSynthesis`):
+    per style layer a convolution, noise, leaky ReLU and AdaIN (instance
+    normalization, then `x * (1 + y_s) + y_b` from w); ProGAN's
+    discriminator; progressive growing with ProGAN's schedule
+    (`ProgressiveStyleGAN`, a `keras_gans.growing.GrowingGAN`), R1 every
+    step and Adam 1e-3.
 
 The discriminator (`stylegan2_discriminator`) is StyleGAN2's residual one:
 a 1x1 fromRGB at the full resolution, per resolution two 3x3 convolutions
@@ -59,6 +63,7 @@ from keras_gans import losses as gan_losses
 from keras_gans.gan import GAN
 from keras_gans.images import make_grid, save_image, to_uint8
 from keras_gans.layers import (
+    AdaIN,
     EqualizedConv2D,
     EqualizedDense,
     MinibatchStdDev,
@@ -67,9 +72,9 @@ from keras_gans.layers import (
     NoiseInjection,
     PixelNorm,
 )
-from keras_gans.models.progan import progan_filters
+from keras_gans.models.progan import ProGANDiscriminator, progan_filters
 
-ARCHITECTURES = ("stylegan2",)
+ARCHITECTURES = ("stylegan2", "stylegan")
 START_RESOLUTION = 4
 
 
@@ -128,6 +133,24 @@ def stylegan_mapping(latent_dim=512, w_dim=512, num_layers=8, lr_multiplier=0.01
                           name=f"dense_{i}") for i in range(int(num_layers))],
         name=name,
     )
+
+
+def _check_synthesis_inputs(synthesis, ws, noise):
+    """A clear error for styles or noise maps a synthesis network cannot take."""
+    if len(ws.shape) != 3 or ws.shape[1] != synthesis.num_ws or ws.shape[2] != synthesis.w_dim:
+        raise ValueError(
+            f"{synthesis.name} takes styles of shape (batch, {synthesis.num_ws}, "
+            f"{synthesis.w_dim}) (one w per style layer); got {tuple(ws.shape)}. Broadcast a "
+            "single w with StyleGANGenerator.styles(z)."
+        )
+    if noise is not None and len(noise) != len(synthesis.noises):
+        raise ValueError(f"{synthesis.name} takes {len(synthesis.noises)} noise maps (one per "
+                         f"style conv, shapes {synthesis.noise_shapes}); got {len(noise)}.")
+
+
+def _const_input(const, ws):
+    """The learned constant, one copy per sample of `ws`."""
+    return ops.broadcast_to(ops.cast(const, ws.dtype)[None], (ops.shape(ws)[0], *const.shape))
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -197,21 +220,9 @@ class StyleGAN2Synthesis(keras.Model):
         return [(size, size) for size in self.resolutions
                 for _ in range(1 if size == START_RESOLUTION else 2)]
 
-    def _check_styles(self, ws):
-        if len(ws.shape) != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(
-                f"{self.name} takes styles of shape (batch, {self.num_ws}, {self.w_dim}) (one w "
-                f"per style layer); got {tuple(ws.shape)}. Broadcast a single w with "
-                "StyleGANGenerator.styles(z)."
-            )
-
     def call(self, ws, noise=None, training=False):
-        self._check_styles(ws)
-        if noise is not None and len(noise) != len(self.noises):
-            raise ValueError(f"{self.name} takes {len(self.noises)} noise maps (one per style "
-                             f"conv, shapes {self.noise_shapes}); got {len(noise)}.")
-        batch = ops.shape(ws)[0]
-        x = ops.broadcast_to(ops.cast(self.const, ws.dtype)[None], (batch, *self.const.shape))
+        _check_synthesis_inputs(self, ws, noise)
+        x = _const_input(self.const, ws)
         image, layer = None, 0
         for block, to_rgb in enumerate(self.to_rgbs):
             for _ in range(1 if block == 0 else 2):
@@ -235,6 +246,105 @@ class StyleGAN2Synthesis(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
+class StyleGANSynthesis(growing.ProgressiveGenerator):
+    """The original StyleGAN's synthesis network, growing progressively.
+
+    Per style layer: a 3x3 equalized convolution (the first of each block
+    after a nearest-neighbour 2x upsampling; 4x4 starts from the learned
+    constant instead), `NoiseInjection`, a leaky ReLU (0.2) and `AdaIN`
+    with that layer's w (`layer_epilogue` in `networks_stylegan.py`); a
+    linear 1x1 toRGB per resolution, faded in as ProGAN's
+    (`keras_gans.growing.ProgressiveGenerator`). The official code blurs
+    after each upsampling ([1, 2, 1]) and adds a bias to the constant; the
+    bias is left out (a learned constant plus a per-channel bias is a
+    learned constant), and so is the blur. Style layer k takes w_k: 2 per
+    resolution, `num_styles(image_size)` in all; a stage uses the first
+    `2 (stage + 1)`.
+
+    Args:
+        image_size, channels, w_dim, max_filters, fmap_base: as for
+            `StyleGAN2Synthesis`.
+        stage: the stage to start in; default the last.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Call arguments:
+        ws, noise: as for `StyleGAN2Synthesis`.
+
+    Example:
+
+    >>> synthesis = StyleGANSynthesis(image_size=8, channels=1, w_dim=16, max_filters=8)
+    >>> synthesis.stage = 0
+    >>> tuple(synthesis(keras.random.normal((2, synthesis.num_ws, 16))).shape)
+    (2, 4, 4, 1)
+    """
+
+    def __init__(self, image_size=64, channels=3, w_dim=512, max_filters=512, fmap_base=8192,
+                 stage=None, name="synthesis", **kwargs):
+        super().__init__(image_size, START_RESOLUTION, stage=stage, name=name, **kwargs)
+        self.image_size, self.channels, self.w_dim = int(image_size), int(channels), int(w_dim)
+        self.max_filters, self.fmap_base = int(max_filters), int(fmap_base)
+        self.num_ws = num_styles(self.image_size)
+        widths = [progan_filters(r, max_filters, fmap_base) for r in self.resolutions]
+        self.const = self.add_weight(shape=(START_RESOLUTION, START_RESOLUTION, widths[0]),
+                                     initializer="ones", name="const")
+        self.convs, self.noises, self.adains = [], [], []  # convs: style layers 1, 2, ...
+        width_in = widths[0]
+        for size, width in zip(self.resolutions, widths):
+            for _ in range(2):
+                layer = len(self.noises)
+                if layer > 0:
+                    conv = EqualizedConv2D(width, 3, name=f"conv_{layer}")
+                    conv.build((None, size, size, width_in))
+                    self.convs.append(conv)
+                noise = NoiseInjection(name=f"noise_{layer}")
+                noise.build((None, size, size, width))
+                adain = AdaIN(name=f"adain_{layer}")
+                adain.build([(None, size, size, width), (None, self.w_dim)])
+                self.noises.append(noise)
+                self.adains.append(adain)
+                width_in = width
+        # Images in float32 under mixed precision, like every generator here.
+        self.to_images = [EqualizedConv2D(self.channels, 1, gain=1.0, dtype="float32",
+                                          name=f"to_rgb_{size}") for size in self.resolutions]
+        for to_image, size, width in zip(self.to_images, self.resolutions, widths):
+            to_image.build((None, size, size, width))
+        self.built = True
+
+    @property
+    def noise_shapes(self):
+        """`(height, width)` of each noise layer's map, in order."""
+        return [(size, size) for size in self.resolutions for _ in range(2)]
+
+    @property
+    def active_styles(self):
+        """The style layers the current stage uses."""
+        return 2 * (self.stage + 1)
+
+    def call(self, ws, noise=None, training=False):
+        _check_synthesis_inputs(self, ws, noise)
+        return super().call((ws, noise), training=training)
+
+    def prepare(self, inputs):
+        ws, noise = inputs
+        return _const_input(self.const, ws), (ws, noise)
+
+    def run_block(self, index, x, context, training=False):
+        ws, noise = context
+        for layer in (2 * index, 2 * index + 1):
+            if layer > 0:
+                x = self.convs[layer - 1](growing.upscale(x, 2) if layer == 2 * index else x)
+            x = self.noises[layer](x, noise=None if noise is None else noise[layer])
+            x = self.adains[layer]([keras.activations.leaky_relu(x, negative_slope=0.2),
+                                    ws[:, layer]])
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size,
+                "channels": self.channels, "w_dim": self.w_dim,
+                "max_filters": self.max_filters, "fmap_base": self.fmap_base}
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
 class StyleGANGenerator(keras.Model):
     """A StyleGAN generator: `mapping` (z -> w) and `synthesis` (styles ->
     images), and the running mean of w (`w_avg`, a saved non-trainable
@@ -250,7 +360,8 @@ class StyleGANGenerator(keras.Model):
         mapping_layers: depth of the mapping network (8).
         mapping_lr_multiplier: its learning-rate multiplier (0.01).
         max_filters, fmap_base: the synthesis network's widths.
-        architecture: "stylegan2" (the only one in this module so far).
+        architecture: "stylegan2" (`StyleGAN2Synthesis`) or "stylegan" (the
+            original, growing `StyleGANSynthesis`).
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -274,7 +385,8 @@ class StyleGANGenerator(keras.Model):
         self.mapping_lr_multiplier = float(mapping_lr_multiplier)
         self.max_filters, self.fmap_base = int(max_filters), int(fmap_base)
         self.mapping = stylegan_mapping(latent_dim, w_dim, mapping_layers, mapping_lr_multiplier)
-        self.synthesis = StyleGAN2Synthesis(image_size, channels, w_dim, max_filters, fmap_base)
+        synthesis = StyleGAN2Synthesis if architecture == "stylegan2" else StyleGANSynthesis
+        self.synthesis = synthesis(image_size, channels, w_dim, max_filters, fmap_base)
         self.num_ws = self.synthesis.num_ws
         self.w_avg = self.add_weight(shape=(self.w_dim,), initializer="zeros", trainable=False,
                                      name="w_avg", aggregation="only_first_replica")
@@ -450,12 +562,17 @@ class StyleGAN(GAN):
         latent_dim: size of z (512).
         w_dim: size of w (512).
         mapping_layers: depth of the mapping network (8).
-        architecture: "stylegan2" (default).
+        architecture: "stylegan2" (default) or "stylegan", the original form:
+            AdaIN, ProGAN's discriminator and progressive growing (a
+            `ProgressiveStyleGAN`, which `StyleGAN(architecture="stylegan")`
+            returns; its growth arguments `images_per_stage`, `fade_images`,
+            `batch_sizes` are `ProGAN`'s).
         max_filters, fmap_base: widths (`progan_filters`).
         style_mixing: the probability of style mixing in each training
             batch (0.9; 0: off).
         r1_gamma: R1's gamma (10).
-        r1_interval: apply R1 every this many steps (16; 1: every step).
+        r1_interval: apply R1 every this many steps (default 16 for
+            StyleGAN2, lazy; 1, every step, for the original).
         w_avg_decay: the decay of w's running mean (0.995).
         mbstd_group_size: the minibatch standard deviation's group (4).
         ema_decay, ema_rampup: the generator EMA (0.999, ramp-up 0.05).
@@ -476,9 +593,15 @@ class StyleGAN(GAN):
     ```
     """
 
+    def __new__(cls, *args, architecture="stylegan2", **kwargs):
+        # The original form grows: a GrowingGAN, so another class.
+        if cls is StyleGAN and architecture == "stylegan":
+            cls = ProgressiveStyleGAN
+        return super().__new__(cls, *args, architecture=architecture, **kwargs)
+
     def __init__(self, image_size=64, channels=3, latent_dim=512, w_dim=512, mapping_layers=8,
                  architecture="stylegan2", max_filters=512, fmap_base=8192, style_mixing=0.9,
-                 r1_gamma=10.0, r1_interval=16, w_avg_decay=0.995, mbstd_group_size=4,
+                 r1_gamma=10.0, r1_interval=None, w_avg_decay=0.995, mbstd_group_size=4,
                  ema_decay=0.999, ema_rampup=0.05, seed=None, generator=None,
                  discriminator=None, **kwargs):
         self._given_networks = generator is not None or discriminator is not None
@@ -497,8 +620,11 @@ class StyleGAN(GAN):
         generator = generator or StyleGANGenerator(
             image_size, channels, latent_dim, w_dim, mapping_layers, max_filters=max_filters,
             fmap_base=fmap_base, architecture=architecture)
-        discriminator = discriminator or stylegan2_discriminator(
-            image_size, channels, max_filters, fmap_base, mbstd_group_size)
+        if discriminator is None:
+            build = stylegan2_discriminator if architecture == "stylegan2" else \
+                ProGANDiscriminator
+            discriminator = build(image_size, channels, max_filters, fmap_base,
+                                  mbstd_group_size)
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed,
                          ema_decay=ema_decay, ema_rampup=ema_rampup, **kwargs)
         self.image_size, self.channels = int(image_size), int(channels)
@@ -506,6 +632,8 @@ class StyleGAN(GAN):
         self.architecture = architecture
         self.max_filters, self.fmap_base = int(max_filters), int(fmap_base)
         self.style_mixing = float(style_mixing)
+        if r1_interval is None:
+            r1_interval = 16 if architecture == "stylegan2" else 1
         self.r1_gamma, self.r1_interval = float(r1_gamma), int(r1_interval)
         self.w_avg_decay = float(w_avg_decay)
         self.mbstd_group_size = int(mbstd_group_size)
@@ -515,18 +643,26 @@ class StyleGAN(GAN):
         """The number of styles the synthesis network takes."""
         return self.generator.num_ws
 
+    @property
+    def active_styles(self):
+        """The style layers the networks use now: all of them, or the
+        current stage's while the original form grows."""
+        return getattr(self.generator.synthesis, "active_styles", self.num_ws)
+
     # -- the paper's training setting --------------------------------------------------
 
     def compile_defaults(self):
         return {"loss": "non_saturating", "d_steps": 1, "g_steps": 1}
 
     def default_optimizer(self, name):
-        """Adam(2e-3, beta_1=0, beta_2=0.99, epsilon=1e-8); the
+        """Adam(2e-3 (StyleGAN2) or 1e-3 (original), beta_1=0, beta_2=0.99,
+        epsilon=1e-8); the
         discriminator's, with lazy R1 every k steps, has its learning rate and
         betas raised to c = k / (k + 1), as StyleGAN2's code does
         (`mb_ratio`): its R1 steps are extra updates of the same optimizer."""
         ratio = self.lazy_ratio if name == "d_optimizer" else 1.0
-        return keras.optimizers.Adam(2e-3 * ratio, beta_1=0.0, beta_2=0.99**ratio,
+        rate = 2e-3 if self.architecture == "stylegan2" else 1e-3
+        return keras.optimizers.Adam(rate * ratio, beta_1=0.0, beta_2=0.99**ratio,
                                      epsilon=1e-8, name=name)
 
     @property
@@ -546,13 +682,13 @@ class StyleGAN(GAN):
 
     def draw_inputs(self, batch_size, conditions=None):
         """z, and for style mixing a second z and the batch's crossover layer:
-        with probability `style_mixing` a layer in [1, num_ws), else num_ws
-        (no mixing), drawn from the model's SeedGenerator."""
+        with probability `style_mixing` a layer in [1, active_styles), else
+        num_ws (no mixing), drawn from the model's SeedGenerator."""
         inputs = super().draw_inputs(batch_size, conditions)
         if self.style_mixing > 0:
             seed = self.seed_generator
             inputs["z_mix"] = keras.random.normal((batch_size, self.latent_dim), seed=seed)
-            layer = keras.random.randint((), 1, self.num_ws, seed=seed, dtype="int32")
+            layer = keras.random.randint((), 1, self.active_styles, seed=seed, dtype="int32")
             mixes = keras.random.uniform((), seed=seed) < self.style_mixing
             inputs["mix_cutoff"] = ops.where(mixes, layer, self.num_ws)
         return inputs
@@ -724,3 +860,49 @@ class StyleGAN(GAN):
                       mbstd_group_size=self.mbstd_group_size, ema_decay=self.ema_decay,
                       ema_rampup=self.ema_rampup)
         return config if self._given_networks else self.without_networks(config)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class ProgressiveStyleGAN(StyleGAN, growing.GrowingGAN):
+    """The original StyleGAN: AdaIN synthesis (`StyleGANSynthesis`) and
+    ProGAN's discriminator, growing from 4x4 by ProGAN's schedule
+    (`keras_gans.growing`), with everything else of `StyleGAN` (mapping,
+    style mixing over the current stage's styles, w_avg, truncation, the
+    grids, R1, the EMA). What `StyleGAN(architecture="stylegan")` returns.
+
+    Args:
+        images_per_stage, fade_images, batch_sizes, reset_optimizers, phase:
+            the growth, as for `keras_gans.models.ProGAN` (600k images per
+            stage and fade-in by default).
+        **kwargs: `StyleGAN`'s arguments.
+
+    Example:
+
+    ```python
+    gan = kg.models.StyleGAN(architecture="stylegan", image_size=32, images_per_stage=20_000)
+    gan.compile()       # non-saturating + R1 (10, every step), Adam(1e-3, 0, 0.99)
+    gan.fit(mnist_32, batch_size=16, epochs=gan.schedule.total_images // 60_000)
+    ```
+    """
+
+    def __init__(self, images_per_stage=600_000, fade_images=None, batch_sizes=None,
+                 reset_optimizers=True, phase=None, architecture="stylegan", **kwargs):
+        if architecture != "stylegan":
+            raise ValueError("ProgressiveStyleGAN is the original form (architecture="
+                             f"'stylegan'); got {architecture!r}: use StyleGAN for StyleGAN2.")
+        image_size = kwargs.get("image_size", 64)
+        if kwargs.get("generator") is not None:
+            image_size = kwargs["generator"].image_size
+        schedule = growing.GrowthSchedule(image_size, START_RESOLUTION, images_per_stage,
+                                          fade_images, batch_sizes)
+        super().__init__(architecture=architecture, schedule=schedule,
+                         reset_optimizers=reset_optimizers, phase=phase, **kwargs)
+        self.images_per_stage = schedule.hold_images
+        self.fade_images = schedule.fade_images
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("schedule")  # it follows from the arguments below
+        config.update(images_per_stage=self.images_per_stage, fade_images=self.fade_images,
+                      batch_sizes=self.schedule.batch_sizes or None)
+        return config
