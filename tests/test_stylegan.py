@@ -15,7 +15,9 @@ from helpers import JIT
 from keras_gans import losses as gan_losses
 from keras_gans.export_stylegan import export_stylegan
 from keras_gans.gan import StepState
+from keras_gans.growing import GrowingGAN
 from keras_gans.layers import (
+    AdaIN,
     EqualizedConv2D,
     EqualizedDense,
     MinibatchStdDev,
@@ -23,10 +25,13 @@ from keras_gans.layers import (
     ModulatedToRGB,
     NoiseInjection,
 )
+from keras_gans.models.progan import ProGANDiscriminator
 from keras_gans.models.stylegan import (
+    ProgressiveStyleGAN,
     StyleGAN,
     StyleGAN2Synthesis,
     StyleGANGenerator,
+    StyleGANSynthesis,
     mix_styles,
     num_styles,
     stylegan2_discriminator,
@@ -151,8 +156,14 @@ def test_bad_arguments_fail_naming_the_fix():
 # -- styles ------------------------------------------------------------------------------
 
 
-def test_the_mapping_output_feeds_every_style_layer():
-    gan = tiny_gan(compile=False)
+@pytest.mark.parametrize("architecture", ["stylegan2", "stylegan"])
+def test_the_mapping_output_feeds_every_style_layer(architecture):
+    grown = {"images_per_stage": 16} if architecture == "stylegan" else {}
+    gan = tiny_gan(compile=False, architecture=architecture, **grown)
+    if architecture == "stylegan":  # grown to 8x8 and faded in, where every style acts
+        gan.progress.images.assign(48)
+        gan.grow()
+        assert (gan.stage, float(numpy(gan.alpha))) == (1, 1.0)
     ws = gan.mapped_styles([0])
     assert np.allclose(ws, ws[:, :1])  # one w, broadcast to every layer
     base = gan.generate(ws=ws, noise="const")
@@ -283,6 +294,47 @@ def test_config_round_trips_and_given_networks_are_kept(tmp_path):
     assert (loaded.w_dim, loaded.num_ws) == (8, 4)
     with pytest.raises(TypeError, match="StyleGANGenerator"):
         StyleGAN(generator=keras.Sequential([keras.Input((8,)), keras.layers.Dense(64)]))
+
+
+# -- the original form ------------------------------------------------------------------
+
+
+@pytest.mark.single_backend
+def test_the_original_form_is_adain_a_progan_discriminator_and_r1_every_step():
+    gan = tiny_gan(compile=False, architecture="stylegan")
+    assert type(gan) is ProgressiveStyleGAN and isinstance(gan, GrowingGAN)
+    synthesis = gan.generator.synthesis
+    assert isinstance(synthesis, StyleGANSynthesis) and synthesis.num_ws == 4
+    assert len(synthesis.adains) == len(synthesis.noises) == 4
+    assert all(isinstance(layer, AdaIN) for layer in synthesis.adains)
+    assert not any(isinstance(layer, ModulatedConv2D) for layer in synthesis._flatten_layers())
+    assert isinstance(gan.discriminator, ProGANDiscriminator)
+    gan.compile()
+    (r1,) = gan.penalties
+    assert (r1.gamma, r1.interval) == (10.0, 1)
+    d = gan.d_optimizer
+    np.testing.assert_allclose(float(numpy(d.learning_rate)), 1e-3, rtol=1e-6)
+    assert (d.beta_1, d.beta_2) == (0.0, 0.99)
+    with pytest.raises(ValueError, match="use StyleGAN for StyleGAN2"):
+        ProgressiveStyleGAN(architecture="stylegan2")
+
+
+def test_the_original_form_grows_mixes_within_its_stage_and_resumes(tmp_path):
+    # 4x4 for 16 images, then 8x8 fades in over 16: 4 steps of 8 reach its hold.
+    gan = tiny_gan(compile=False, architecture="stylegan", images_per_stage=16, fade_images=16,
+                   style_mixing=1.0)
+    gan.compile(jit_compile=JIT)
+    assert (gan.stage, gan.active_styles) == (0, 2)
+    # At 4x4 only styles 0 and 1 act: the crossover is always at 1.
+    assert {int(numpy(gan.draw_inputs(2)["mix_cutoff"])) for _ in range(8)} == {1}
+    gan.fit(tiny_data(4 * BATCH), batch_size=BATCH, epochs=1, verbose=0)
+    assert (gan.stage, gan.phase, gan.active_styles) == (1, 2, 4)
+    assert gan.generate(2, seed=0, truncation_psi=0.5).shape == (2, 8, 8, 1)
+    gan.save(tmp_path / "original.keras")
+    loaded = keras.models.load_model(tmp_path / "original.keras")
+    assert type(loaded) is ProgressiveStyleGAN and (loaded.phase, loaded.stage) == (2, 1)
+    np.testing.assert_array_equal(numpy(loaded.generator.w_avg), numpy(gan.generator.w_avg))
+    np.testing.assert_allclose(loaded.generate(2, seed=1), gan.generate(2, seed=1), atol=1e-6)
 
 
 @pytest.mark.single_backend  # 20 s on TensorFlow, minutes on JAX's CPU compiler
