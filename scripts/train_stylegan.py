@@ -9,6 +9,10 @@ grid (truncation.png: psi 1 down to 0), drawn as scripts/style_mix.py draws
 them. --export writes a SavedModel with the mapping and synthesis
 signatures (`keras_gans.export_stylegan`).
 
+--architecture stylegan is the original form: AdaIN, ProGAN's discriminator
+and ProGAN's growth (--images-per-stage, --fade-images; set --epochs to
+cover the schedule), R1 every step, learning rate 1e-3 unless given.
+
 With lazy R1 (every --r1-interval > 1 steps) the discriminator's learning
 rate is scaled by k / (k + 1) unless a rate is given, as in StyleGAN2's
 code; its betas are the generator's (the code also raises them to that
@@ -19,6 +23,8 @@ Examples:
         --flip --augment color,translation --out runs/stylegan_flowers
     python scripts/train_stylegan.py --data ../shared/data/mnist/mnist.npz --image-size 32 \\
         --channels 1 --latent-dim 128 --w-dim 128 --max-filters 128 --out runs/stylegan_mnist
+    python scripts/train_stylegan.py --architecture stylegan --data ../shared/data/mnist/mnist.npz \
+        --image-size 32 --channels 1 --images-per-stage 60000 --epochs 7 --out runs/stylegan1_mnist
     python scripts/train_stylegan.py --out runs/stylegan_flowers --resume ...   # the same flags
 """
 
@@ -49,9 +55,9 @@ def build_parser():
     n = {"type": arguments.positive_int, "metavar": "N"}
     add("--data", metavar="SOURCE", default="tf_flowers",
         help="a folder of images, an .npz file (x_train) or a TFDS name (default tf_flowers)")
-    add("--architecture", choices=("stylegan2",), default="stylegan2",
+    add("--architecture", choices=("stylegan2", "stylegan"), default="stylegan2",
         help="stylegan2: modulated convolutions, skip generator, residual discriminator "
-        "(default)")
+        "(default); stylegan: the original AdaIN form, growing from 4x4")
     add("--image-size", default=64, **n, help="resolution: 8, 16, 32, 64, ... (default 64)")
     add("--channels", type=int, choices=(1, 3), default=3, help="1 or 3 (default 3)")
     add("--latent-dim", default=512, **n, help="size of z (default 512)")
@@ -60,11 +66,16 @@ def build_parser():
     add("--max-filters", default=512, **n,
         help="the most channels of any layer; resolution r has min(16384 / r, this) "
         "(default 512)")
+    add("--images-per-stage", default=600_000, **n,
+        help="--architecture stylegan: real images per resolution's hold (default 600000)")
+    add("--fade-images", default=None, **n,
+        help="--architecture stylegan: real images per fade-in (default --images-per-stage)")
     add("--mixing", type=_probability, default=0.9, metavar="P",
         help="style mixing probability per batch (default 0.9; 0: off)")
     add("--r1-gamma", type=float, default=10.0, metavar="GAMMA",
         help="R1 penalty weight on reals (default 10; 0: off)")
-    add("--r1-interval", default=16, **n, help="apply R1 every N steps (default 16: lazy)")
+    add("--r1-interval", default=None, **n,
+        help="apply R1 every N steps (default 16, lazy, for stylegan2; 1 for stylegan)")
     add("--augment", default=None, metavar="POLICY",
         help="DiffAugment policy for both sides of D, e.g. color,translation,cutout "
         "(default off)")
@@ -83,10 +94,16 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    import keras
+
     import keras_gans as kg
     from keras_gans.cli import runner
     from keras_gans.export_stylegan import export_stylegan
     from keras_gans.models.stylegan import StyleGAN
+
+    growth = {}
+    if args.architecture == "stylegan":
+        growth = {"images_per_stage": args.images_per_stage, "fade_images": args.fade_images}
 
     def build():
         gan = StyleGAN(
@@ -94,10 +111,13 @@ def main(argv=None):
             w_dim=args.w_dim, mapping_layers=args.mapping_layers, architecture=args.architecture,
             max_filters=args.max_filters, style_mixing=args.mixing, r1_gamma=args.r1_gamma,
             r1_interval=args.r1_interval, ema_decay=args.ema_decay, augment=args.augment,
-            ada_target=args.ada_target, seed=args.seed,
+            ada_target=args.ada_target, seed=args.seed, **growth,
         )
-        if not args.lr_given:
-            args.d_lr *= gan.lazy_ratio  # StyleGAN2's lazy-regularization adjustment
+        if not args.lr_given:  # the family's rate, with StyleGAN2's lazy-R1 adjustment
+            args.d_lr = float(keras.ops.convert_to_numpy(
+                gan.default_optimizer("d_optimizer").learning_rate))
+            args.g_lr = float(keras.ops.convert_to_numpy(
+                gan.default_optimizer("g_optimizer").learning_rate))
         return runner.compile_from_args(gan, args)
 
     def dataset(seed):
@@ -107,6 +127,9 @@ def main(argv=None):
         )
 
     def on_resume(gan):
+        if gan.architecture != args.architecture:
+            raise ValueError(f"the checkpoint is a {gan.architecture}; resume with "
+                             f"--architecture {gan.architecture}")
         saved, given = (gan.image_size, gan.channels), (args.image_size, args.channels)
         if saved != given:
             raise ValueError(f"the checkpoint makes {saved[0]}x{saved[0]}x{saved[1]} images; "

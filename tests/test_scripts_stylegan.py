@@ -1,6 +1,6 @@
 """scripts/train_stylegan.py and scripts/style_mix.py, run as subprocesses on
 tiny data: a run, resumed and exported, then both grids drawn from its
-SavedModel."""
+SavedModel; a run of the original form, growing."""
 
 import numpy as np
 import pytest
@@ -26,7 +26,12 @@ def runs(tmp_path_factory):
     grids = base / "grids"
     run("style_mix.py", export, "--rows", "1,2", "--cols", "3,4,5", "--layers", "0,1",
         "--psi", "1,0.5,0", "--out", grids)
-    return {"data": data, "out": out, "export": export, "resumed": resumed, "grids": grids}
+    # The original form: 4x4 for 16 images, 8x8 faded in over 16, in 2 epochs of 2 steps.
+    original = base / "original"
+    run("train_stylegan.py", "--data", data, *TINY, "--architecture", "stylegan",
+        "--images-per-stage", "16", "--fade-images", "16", "--epochs", "2", "--out", original)
+    return {"data": data, "out": out, "export": export, "resumed": resumed, "grids": grids,
+            "original": original}
 
 
 def test_a_run_resumes_exports_and_draws_its_grids(runs):
@@ -52,3 +57,15 @@ def test_resuming_at_another_size_and_a_bad_probability_are_one_line(runs, capsy
     assert run_main("train_stylegan.py", ["--mixing", "2"]) == 2
     lines = user_lines(capsys.readouterr().err)
     assert len(lines) == 1 and "--mixing" in lines[0], lines
+
+
+def test_the_original_form_grows_in_a_run(runs):
+    import keras
+
+    import keras_gans  # noqa: F401 (registers the classes load_model looks up)
+
+    gan = keras.models.load_model(runs["original"] / "checkpoints" / "last.keras")
+    assert (type(gan).__name__, gan.stage, gan.phase) == ("ProgressiveStyleGAN", 1, 2)
+    samples = runs["original"] / "samples"
+    for name in ("stage_0_4x4.png", "style_mix.png", "truncation.png"):
+        assert (samples / name).is_file(), name
