@@ -49,6 +49,13 @@ noise="random" | "const")` moves the first `truncation_cutoff` styles
 towards the mean w; `style_mix` and `truncation_grid` draw the papers'
 grids; `keras_gans.export_stylegan.export_stylegan` writes `mapping` and
 `synthesis` signatures beside the usual ones.
+
+Not here: StyleGAN2's path-length regularization (optional in the issue). It
+needs a generator-side lazy phase (`lazy_penalty_phase(..., "generator",
+"g_optimizer")`) whose loss regenerates images from the step's z and takes
+the gradient of `sum(images * noise)` with respect to w, i.e. a penalty
+that sees the generator's inputs and W, which `PenaltyInputs` does not
+carry yet.
 """
 
 import math
