@@ -634,7 +634,7 @@ class StyleGAN(GAN):
                                   mbstd_group_size)
         super().__init__(generator, discriminator, latent_dim=latent_dim, seed=seed,
                          ema_decay=ema_decay, ema_rampup=ema_rampup, **kwargs)
-        self.image_size, self.channels = int(image_size), int(channels)
+        self.channels = int(channels)
         self.w_dim, self.mapping_layers = int(w_dim), int(mapping_layers)
         self.architecture = architecture
         self.max_filters, self.fmap_base = int(max_filters), int(fmap_base)
@@ -644,6 +644,11 @@ class StyleGAN(GAN):
         self.r1_gamma, self.r1_interval = float(r1_gamma), int(r1_interval)
         self.w_avg_decay = float(w_avg_decay)
         self.mbstd_group_size = int(mbstd_group_size)
+
+    @property
+    def image_size(self):
+        """The (final) image resolution."""
+        return self.generator.image_size
 
     @property
     def num_ws(self):
