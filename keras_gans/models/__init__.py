@@ -39,11 +39,15 @@ from keras_gans.models.sagan import (
 )
 from keras_gans.models.wgan import WGAN, WGANGP, toy_mlp_critic, toy_mlp_generator
 from keras_gans.models.stylegan import (
+    ProgressiveStyleGAN,
     StyleGAN,
     StyleGAN2Synthesis,
     StyleGANGenerator,
+    StyleGANSynthesis,
     mix_styles,
     num_styles,
+    style_mixing_grid,
     stylegan2_discriminator,
     stylegan_mapping,
+    truncation_grid,
 )
