@@ -40,13 +40,14 @@ def import_all():
     _loading = True
     try:
         from keras_gans import (  # noqa: F401
-            augment, backend, callbacks, data, distribute, export, export_cyclegan, growing,
+            augment, backend, callbacks, data, distribute, export, export_cyclegan, export_stylegan,
+            growing,
             images, layers, losses, metrics, models, optimizers, regularizers, sampling,
         )
         from keras_gans.gan import GAN  # noqa: F401
         from keras_gans.models import (  # noqa: F401
             SAGAN, WGAN, WGANGP, BigGAN, CoGAN, ConditionalGAN, CycleGAN, DCGAN, ProGAN,
-            VanillaGAN,
+            StyleGAN, VanillaGAN,
         )
     finally:
         _loading = False

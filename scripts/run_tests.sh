@@ -30,6 +30,7 @@ for name in backend gan losses dcgan vanilla cgan cyclegan cogan layers saving c
     wgan \
     progan \
     biggan \
+    stylegan \
     ; do
   backend_tests+=("tests/test_${name}.py")
 done

@@ -49,3 +49,16 @@ from keras_gans.models.biggan import (
     biggan_generator,
     biggan_generator_widths,
 )
+from keras_gans.models.stylegan import (
+    ProgressiveStyleGAN,
+    StyleGAN,
+    StyleGAN2Synthesis,
+    StyleGANGenerator,
+    StyleGANSynthesis,
+    mix_styles,
+    num_styles,
+    style_mixing_grid,
+    stylegan2_discriminator,
+    stylegan_mapping,
+    truncation_grid,
+)
