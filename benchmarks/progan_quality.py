@@ -413,7 +413,8 @@ def main(argv=None):
         result["progan"]["config"] = (
             f"ProGAN(latent_dim={p['latent_dim']}, max_filters={p['max_filters']}, "
             f"fmap_base={p['fmap_base']}, images_per_stage={p['images_per_stage']}), WGAN-GP + "
-            f"drift, Adam(1e-3, 0, 0.99), EMA 0.999, batch {p['batch_size']}")
+            f"drift, Adam(1e-3, 0, 0.99), EMA 0.999 restarted at each growth (ema_stage_rampup "
+            f"0.25), batch {p['batch_size']}")
         result["dcgan"]["config"] = (
             f"DCGAN(latent_dim={d['latent_dim']}, widths {d['width']}), non_saturating, "
             f"g_steps {d['g_steps']}, Adam(2e-4, 0.5), batch {d['batch_size']}")
