@@ -47,6 +47,19 @@ alpha, optimizer moments) load. On entering every phase (a fade-in, then
 its hold), the optimizers' moments and step counts are reset, as the
 reference code does by default (`reset_opt_for_new_lod`): the new layers'
 gradients have other scales than the old ones'.
+
+The generator EMA restarts at each growth (`ema_stage_rampup`): its
+half-life, in images, is at most a fraction of the images since the
+current stage began, so the first step of a stage copies the generator and
+the horizon then grows back to `ema_decay`'s. Without it, an EMA whose
+horizon is longer than a stage (0.999 is 1,000 steps, 16k images at batch
+16; a CPU schedule's stage is a few hundred steps) samples the new block
+with weights still dominated by their untrained initial values and by the
+fade-in's trajectory, while the raw generator has moved on (the MNIST 32 px
+benchmark, 625 steps a phase, measured the EMA's 16x16 Frechet distance at
+262 against the raw generator's 48 before the restart). The reference
+code's EMA never restarts, but its stages of 1.2M images are 75 times its
+horizon.
 """
 
 import math
@@ -459,6 +472,10 @@ class GrowingGAN(GAN):
         phase: the phase the networks are in; default the schedule's phase
             for the images seen (0 for a new model). Saved in the config, so
             that a loaded model is in the phase it was saved in.
+        ema_stage_rampup: with `ema_decay`, the EMA's half-life in images
+            is at most this fraction of the images since the current stage
+            began (`ema_decay_now`): the average restarts from the generator
+            at each growth. None: `ema_decay` throughout.
         **kwargs: `GAN`'s arguments (`latent_dim`, `seed`, `ema_decay`, ...).
 
     Example:
@@ -473,8 +490,12 @@ class GrowingGAN(GAN):
     """
 
     def __init__(self, generator, discriminator, schedule, reset_optimizers=True, phase=None,
-                 **kwargs):
+                 ema_stage_rampup=None, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
+        if ema_stage_rampup is not None and not float(ema_stage_rampup) > 0:
+            raise ValueError(f"ema_stage_rampup must be > 0 (a fraction of the images since the "
+                             f"stage began) or None, got {ema_stage_rampup}.")
+        self.ema_stage_rampup = None if ema_stage_rampup is None else float(ema_stage_rampup)
         if isinstance(schedule, dict):
             schedule = GrowthSchedule.from_config(schedule)
         if not isinstance(schedule, GrowthSchedule):
@@ -589,6 +610,25 @@ class GrowingGAN(GAN):
 
     # -- the trainer's hooks ------------------------------------------------------------
 
+    def ema_decay_now(self):
+        """The trainer's EMA decay, shortened after a growth: its half-life
+        is at most `ema_stage_rampup` times the images since the current
+        stage began (0, a copy, at the stage's first step), as StyleGAN's
+        `ema_rampup` counts from the start of training. Of the average at
+        time T into a stage, the weights before time fT then hold
+        `f ** (ln 2 / ema_stage_rampup)`: nothing of the untrained block."""
+        decay = super().ema_decay_now()
+        if self.ema_stage_rampup is None:
+            return decay
+        images = ops.convert_to_tensor(self.progress.images.value, "int32")  # before this step
+        steps = ops.cast(self.progress.steps.value, "float32")
+        per_step = ops.cast(images, "float32") / ops.maximum(steps, 1.0)
+        # The difference in int32 first: float32 counts exactly only to 2**24.
+        since = ops.cast(images - self.schedule.stage_start(self.stage), "float32")
+        half_life = self.ema_stage_rampup * since
+        restarted = ops.power(0.5, per_step / ops.maximum(half_life, 1e-8))
+        return ops.minimum(decay, ops.where(since > 0, restarted, 0.0))
+
     def gan_train_step(self, data):
         """The trainer's step, after setting every network's fade-in to this
         step's (`scheduled_alpha`)."""
@@ -663,7 +703,8 @@ class GrowingGAN(GAN):
     def get_config(self):
         config = super().get_config()
         config.update(schedule=self.schedule.get_config(),
-                      reset_optimizers=self.reset_optimizers, phase=self.phase)
+                      reset_optimizers=self.reset_optimizers, phase=self.phase,
+                      ema_stage_rampup=self.ema_stage_rampup)
         return config
 
 

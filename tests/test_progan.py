@@ -343,6 +343,45 @@ def test_resume_mid_fade_restores_stage_alpha_and_training(mid_fade, resumed):
     np.testing.assert_allclose(loaded.generate(4, seed=3), gan.generate(4, seed=3), atol=1e-5)
 
 
+def test_the_ema_restarts_at_a_growth_and_follows_the_new_block(mid_fade, resumed):
+    # 7 steps into the 8x8 stage, far fewer than 0.999's horizon of 1,000:
+    # without the restart the EMA's new block would still be its initial one.
+    gan = mid_fade[0]
+    keras.utils.set_random_seed(0)
+    untrained = tiny_gan().generator  # mid_fade's initial weights
+
+    def new_block(generator):  # its weights as one vector
+        weights = generator.blocks[1].weights + generator.to_images[1].weights
+        return np.concatenate([numpy(v).ravel() for v in weights])
+
+    init, raw, ema = map(new_block, (untrained, gan.generator, gan.ema_generator))
+    assert not np.array_equal(raw, init)
+    assert np.linalg.norm(ema - raw) < 0.5 * np.linalg.norm(init - raw)
+
+
+@pytest.mark.single_backend
+def test_the_ema_half_life_grows_from_0_at_each_growth_to_ema_decays():
+    gan = ProGAN(image_size=8, channels=1, latent_dim=8, max_filters=8, images_per_stage=1000,
+                 fade_images=1_000_000, seed=0)
+
+    def decay_after(images, steps):
+        gan.progress.images.assign(images)
+        gan.progress.steps.assign(steps)
+        gan.grow()
+        return float(numpy(gan.ema_decay_now()))
+
+    assert decay_after(0, 0) == 0.0  # the first step copies
+    assert decay_after(1000, 100) == 0.0  # and the first of the 8x8 stage
+    # Half-life <= 0.25 x the images since the stage began: 10 images a step.
+    assert decay_after(1010, 101) == pytest.approx(0.5 ** (10 / 2.5))
+    assert decay_after(1000 + 4000, 500) == pytest.approx(0.5 ** (10 / 1000))
+    assert decay_after(1000 + 100_000, 10_100) == pytest.approx(0.999)  # then ema_decay's
+    gan = ProGAN(image_size=8, channels=1, latent_dim=8, max_filters=8, images_per_stage=1000,
+                 ema_stage_rampup=None, seed=0)
+    assert decay_after(1000, 100) == pytest.approx(0.999)
+    with pytest.raises(ValueError, match="ema_stage_rampup must be > 0"):
+        ProGAN(image_size=8, ema_stage_rampup=0)
+
 @pytest.mark.single_backend
 def test_config_round_trips():
     gan = ProGAN(image_size=16, channels=1, latent_dim=8, max_filters=8, images_per_stage=10,
@@ -353,6 +392,8 @@ def test_config_round_trips():
     assert clone.schedule == gan.schedule and clone.schedule.batch_sizes == {16: 4}
     assert clone.ema_generator is None and clone.phase == 0
     assert clone.generator.count_params() == gan.generator.count_params()
+    restarted = ProGAN(image_size=8, latent_dim=8, max_filters=8, ema_stage_rampup=0.5)
+    assert ProGAN.from_config(restarted.get_config()).ema_stage_rampup == 0.5
 
 
 @pytest.mark.single_backend

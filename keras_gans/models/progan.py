@@ -23,7 +23,11 @@ and `D_paper`, with `fused_scale=False`):
 Training (`compile()` defaults): WGAN-GP (lambda 10) with the drift term
 epsilon 0.001, one critic update per generator update, Adam(1e-3,
 beta_1=0, beta_2=0.99, epsilon=1e-8) for both networks, a generator EMA of
-0.999. The non-saturating loss is an option (`compile(loss=
+0.999, restarted at each growth (`ema_stage_rampup=0.25`: its half-life is
+at most a quarter of the images since the stage began; at the code's 1.2M
+images per stage and batch 16 that binds only in a stage's first 44k
+images, while a short CPU schedule's stage is shorter than 0.999's horizon;
+see `keras_gans.growing`). The non-saturating loss is an option (`compile(loss=
 "non_saturating")`, which defaults to R1 with gamma 10 instead, StyleGAN's
 pairing on the same growing networks).
 
@@ -210,6 +214,9 @@ class ProGAN(GrowingGAN):
             batches at high resolutions (batch the data at the largest).
         mbstd_group_size: the minibatch standard deviation's group (4).
         ema_decay: the generator EMA's decay per step (0.999); None: off.
+        ema_stage_rampup: the EMA's half-life is at most this fraction of
+            the images since the stage began (0.25; `GrowingGAN`); None:
+            `ema_decay` throughout, as the reference code.
         reset_optimizers: reset Adam's moments on entering each phase.
         phase: the phase to build the networks in (`GrowingGAN`).
         seed: seed of the noise SeedGenerator.
@@ -232,8 +239,8 @@ class ProGAN(GrowingGAN):
 
     def __init__(self, image_size=64, channels=3, latent_dim=512, max_filters=512,
                  fmap_base=8192, images_per_stage=600_000, fade_images=None, batch_sizes=None,
-                 mbstd_group_size=4, ema_decay=0.999, reset_optimizers=True, phase=None,
-                 seed=None, generator=None, discriminator=None, **kwargs):
+                 mbstd_group_size=4, ema_decay=0.999, ema_stage_rampup=0.25,
+                 reset_optimizers=True, phase=None, seed=None, generator=None, discriminator=None, **kwargs):
         self._given_networks = generator is not None or discriminator is not None
         if generator is not None:
             image_size, channels = generator.resolutions[-1], generator.channels
@@ -246,8 +253,8 @@ class ProGAN(GrowingGAN):
         schedule = GrowthSchedule(image_size, START_RESOLUTION, images_per_stage, fade_images,
                                   batch_sizes)
         super().__init__(generator, discriminator, schedule, reset_optimizers=reset_optimizers,
-                         phase=phase, latent_dim=latent_dim, seed=seed, ema_decay=ema_decay,
-                         **kwargs)
+                         phase=phase, ema_stage_rampup=ema_stage_rampup, latent_dim=latent_dim,
+                         seed=seed, ema_decay=ema_decay, **kwargs)
         self.channels = int(channels)
         self.max_filters, self.fmap_base = int(max_filters), int(fmap_base)
         self.images_per_stage = schedule.hold_images
