@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras
-from helpers import JIT
+from helpers import JIT, two_disc_modes
 
 from keras_gans.callbacks import SampleGrid
 from keras_gans.export import export_generator
@@ -472,11 +472,7 @@ def test_progan_learns_two_modes_through_its_growth():
     # Two 8x8 images (a bright disc on the left or right) with noise: after
     # growing from 4x4, samples lie near one of the two and cover both.
     keras.utils.set_random_seed(0)
-    yy, xx = np.mgrid[0:8, 0:8] / 7
-    modes = np.stack([np.where((xx - c) ** 2 + (yy - 0.5) ** 2 < 0.06, 0.8, -0.8)
-                      for c in (0.3, 0.7)]).astype("float32")
-    rng = np.random.default_rng(0)
-    data = modes[np.arange(256) % 2] + 0.1 * rng.standard_normal((256, 8, 8))
+    modes, data = two_disc_modes()
     gan = tiny_gan(hold=800, fade=800, max_filters=32)
 
     def nearest_mode(images):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras
-from helpers import JIT
+from helpers import JIT, two_disc_modes
 
 from keras_gans import losses as gan_losses
 from keras_gans.export_stylegan import export_stylegan
@@ -343,11 +343,7 @@ def test_stylegan2_learns_two_modes():
     # training, samples lie near one of the two and cover both (each at
     # least 15%: JAX's run of the same test gave 105 / 23).
     keras.utils.set_random_seed(0)
-    yy, xx = np.mgrid[0:8, 0:8] / 7
-    modes = np.stack([np.where((xx - c) ** 2 + (yy - 0.5) ** 2 < 0.06, 0.8, -0.8)
-                      for c in (0.3, 0.7)]).astype("float32")
-    rng = np.random.default_rng(0)
-    data = modes[np.arange(256) % 2] + 0.1 * rng.standard_normal((256, 8, 8))
+    modes, data = two_disc_modes()
     gan = tiny_gan(max_filters=32, w_dim=32, latent_dim=32)
 
     def nearest_mode(images):
