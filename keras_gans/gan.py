@@ -384,8 +384,11 @@ class GAN(SavesSeedState, keras.Model):
                 split into `d_steps` batches of B (and the generator phase
                 draws B fakes). False: every update sees the whole batch.
                 None: the family's default (on for WGAN and WGAN-GP).
-            jit_compile: `"auto"` compiles the step with XLA on TensorFlow
-                (CPU included: about 2x faster there) and JAX; eager on torch.
+            jit_compile: `"auto"` compiles the step with XLA on JAX, and on
+                TensorFlow when a GPU is visible; TensorFlow on CPUs runs its
+                graph with oneDNN's kernels (2.4x faster than XLA's for the
+                DCGAN step on a quiet 2-core machine: `benchmarks/README.md`);
+                eager on torch.
             run_eagerly, steps_per_execution: as in `keras.Model.compile`.
                 `steps_per_execution > 1` runs several steps per compiled
                 call, which removes per-step dispatch gaps on GPUs.
@@ -472,9 +475,10 @@ class GAN(SavesSeedState, keras.Model):
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            # Keras turns XLA off on CPU-only TensorFlow; for GAN steps XLA
-            # measured about 2x faster there, so keep it unless distributed.
-            return not tf.distribute.has_strategy()
+            # XLA on GPUs only: on CPUs oneDNN's convolutions beat XLA's
+            # (the DCGAN step: 74-76 against 31 img/s, benchmarks/README.md),
+            # and a multi-device strategy runs best without it.
+            return bool(tf.config.list_physical_devices("GPU")) and not tf.distribute.has_strategy()
         return "auto"
 
     @property

@@ -127,8 +127,8 @@ def add_run_args(parser, *, out, export, epochs=50, batch_size=64, seed=None):
         help="also write TensorBoard logs and the sample grids to --out/tensorboard "
         "(needs TensorFlow, with any backend)")
     add("--jit", action=argparse.BooleanOptionalAction, default=None,
-        help="XLA-compile the train step (default: compile's 'auto': on with TensorFlow "
-        "and JAX, off under a TensorFlow --strategy)")
+        help="XLA-compile the train step (default: compile's 'auto': on with JAX, on with "
+        "TensorFlow when a GPU is visible and no --strategy is given)")
     add("--strategy", choices=STRATEGIES, default="none", metavar="NAME",
         help="devices to train on: none (one device); mirrored (all local GPUs), "
         "multi_worker (a cluster described by TF_CONFIG) or tpu with "
