@@ -90,9 +90,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if not os.path.exists(args.model):
         raise FileNotFoundError(f"No checkpoint or SavedModel at {args.model}.")
-    import keras_gans
+    from keras_gans.cli import startup
 
-    keras_gans.import_all()
+    startup.import_library()  # Keras and keras_gans without TensorFlow's start-up chatter
     from keras_gans.models.stylegan import style_mixing_grid, truncation_grid
 
     saved_model = os.path.isdir(args.model)

@@ -94,10 +94,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from keras_gans.cli import runner  # first: loads Keras without TensorFlow's chatter
+
     import keras
 
     import keras_gans as kg
-    from keras_gans.cli import runner
     from keras_gans.export_stylegan import export_stylegan
     from keras_gans.models.stylegan import StyleGAN
 
