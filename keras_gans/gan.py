@@ -1052,6 +1052,18 @@ class GAN(SavesSeedState, keras.Model):
 
     # -- the generator's moving average ----------------------------------------
 
+    def images_per_step(self):
+        """The mean number of real images a step has read so far (float32;
+        1 before any): what turns a horizon in images into a decay per step."""
+        images = ops.maximum(ops.cast(self.progress.images.value, "float32"), 1.0)
+        return images / ops.maximum(ops.cast(self.progress.steps.value, "float32"), 1.0)
+
+    @staticmethod
+    def half_life_decay(per_step, half_life):
+        """The per-step decay under which weights `half_life` images old
+        count half, at `per_step` images a step."""
+        return ops.power(0.5, per_step / ops.maximum(half_life, 1e-8))
+
     def ema_decay_now(self):
         """The EMA decay of this step: 0 (copy) before `ema_start`, then
         `ema_decay`, shortened during an `ema_rampup`."""
@@ -1061,11 +1073,10 @@ class GAN(SavesSeedState, keras.Model):
             # StyleGAN's ramp-up: the horizon (in images) is at most
             # rampup * images seen, and the decay per step follows from it.
             images = ops.maximum(ops.cast(self.progress.images.value, "float32"), 1.0)
-            per_step = images / ops.maximum(steps, 1.0)
+            per_step = self.images_per_step()
             full_horizon = per_step / (1.0 - decay)
             horizon = ops.minimum(full_horizon, self.ema_rampup * images)
-            decay = ops.power(0.5, per_step / ops.maximum(horizon, 1e-8))
-            decay = ops.minimum(decay, self.ema_decay)
+            decay = ops.minimum(self.half_life_decay(per_step, horizon), self.ema_decay)
         return ops.where(steps < self.ema_start, 0.0, decay)
 
     def update_ema(self, step=None):

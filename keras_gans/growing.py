@@ -621,12 +621,9 @@ class GrowingGAN(GAN):
         if self.ema_stage_rampup is None:
             return decay
         images = ops.convert_to_tensor(self.progress.images.value, "int32")  # before this step
-        steps = ops.cast(self.progress.steps.value, "float32")
-        per_step = ops.cast(images, "float32") / ops.maximum(steps, 1.0)
         # The difference in int32 first: float32 counts exactly only to 2**24.
         since = ops.cast(images - self.schedule.stage_start(self.stage), "float32")
-        half_life = self.ema_stage_rampup * since
-        restarted = ops.power(0.5, per_step / ops.maximum(half_life, 1e-8))
+        restarted = self.half_life_decay(self.images_per_step(), self.ema_stage_rampup * since)
         return ops.minimum(decay, ops.where(since > 0, restarted, 0.0))
 
     def gan_train_step(self, data):
