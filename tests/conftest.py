@@ -18,7 +18,9 @@ def data_root():
     value = os.environ.get("KERAS_GANS_DATA")
     if not value:
         pytest.skip("KERAS_GANS_DATA is not set")
-    root = pathlib.Path(value).expanduser()
+    # Resolved: a relative path (CI passes ../shared/data) would otherwise
+    # break links and paths a test makes from inside its tmp_path.
+    root = pathlib.Path(value).expanduser().resolve()
     if not root.is_dir():
         pytest.skip(f"KERAS_GANS_DATA={value} is not a folder")
     return root

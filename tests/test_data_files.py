@@ -36,6 +36,19 @@ def test_folder_without_images_lists_what_it_found(tmp_path):
     assert ".txt (3)" in message and ".tiff (1)" in message
 
 
+def test_a_folder_of_broken_links_says_so(tmp_path):
+    # A link made from a relative path resolves against the link's folder,
+    # so it points nowhere: the error names that, not "not an image".
+    save(tmp_path / "real" / "a.jpg", solid(40))
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "a.jpg").symlink_to("real/a.jpg")
+    with pytest.raises(ValueError, match=r"links to files that do not exist.*real/a\.jpg"):
+        data.image_dataset(links)
+    (links / "b.jpg").symlink_to(tmp_path / "real" / "a.jpg")  # absolute: read
+    assert data.scan_image_folder(links).files == [str(links / "b.jpg")]
+
+
 def test_all_formats_load(tmp_path):
     image = solid((30, 60, 90))
     save(tmp_path / "a.png", image)

@@ -276,6 +276,14 @@ def scan_image_folder(path):
     orientations = [o for o, good in zip(orientations, ok) if good]
     skipped = [f for f, good in zip(candidates, ok) if not good]
     if not files:
+        broken = [f for f in skipped if not os.path.exists(f)]
+        if broken:  # links whose target is gone, often made from a relative path
+            raise ValueError(
+                f"None of the {len(candidates)} image files in {root} can be "
+                f"read: {len(broken)} are links to files that do not exist, e.g. "
+                f"{broken[0]} -> {os.readlink(broken[0])}. Link to absolute paths, "
+                f"or copy the files."
+            )
         raise ValueError(
             f"None of the {len(candidates)} image files in {root} is a "
             f"decodable image (empty, truncated or not an image), e.g. "
