@@ -32,6 +32,8 @@ that code the three things backends do differently:
   optimizers' SUM all-reduce give the global batch's mean gradient.
 """
 
+import contextlib
+
 import keras
 from keras import ops
 from keras.src.backend.common import stateless_scope as _stateless
@@ -281,14 +283,44 @@ def input_gradients(fn, inputs, scale=None):
     return grads if scale is None else grads / ops.cast(scale, "float32")
 
 
-def apply_gradients(optimizer, grads, variables):
+def _after(tf, outputs):
+    """A context in which TensorFlow ops run after `outputs` are computed.
+
+    `tf.function` orders each variable's forward reads before its update by
+    control edges, and Grappler's dependency optimizer drops such an edge
+    when another path implies it; a later pass may fold that path away (a
+    shape computation), so the update could run first and the forward pass,
+    with every gradient taken through it, see the new value. A linear
+    layer's kernel gradient needs its input, not its kernel, so nothing else
+    holds the order: where two networks share a layer, about 1 step in 10
+    took the shared layer's gradient through the twin's updated kernel
+    (tests/test_gan.py). The loss and logs depend on every forward read the
+    gradients do; the updates wait for them through an always-true Assert,
+    because Grappler keeps control edges from stateful ops and dropped them
+    from the stateless tensors themselves.
+    """
+    tensors = [t for t in tf.nest.flatten(outputs) if tf.is_tensor(t)]
+    if not tensors or tf.executing_eagerly():
+        return contextlib.nullcontext()
+    done = tf.raw_ops.Assert(condition=tf.constant(True), data=tensors)
+    return tf.control_dependencies([done])
+
+
+def apply_gradients(optimizer, grads, variables, after=None):
     """`optimizer.apply(grads, variables)`, for variables that `optimizer`
-    was built on.
+    was built on, run after the tensors `after` (the forward pass's loss and
+    logs) on TensorFlow, which might otherwise reorder them (`_after`).
 
     On JAX a `LossScaleOptimizer` is applied through its functional
     `stateless_apply`: its stateful `apply` assigns variables inside
     `lax.cond` branches, which leaks tracers from a traced step.
     """
+    if BACKEND == "tensorflow" and after is not None:
+        import tensorflow as tf
+
+        with _after(tf, after):
+            optimizer.apply(grads, variables)
+        return
     if BACKEND == "jax" and isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         variables = list(variables)
         if [id(v) for v in variables] != [id(v) for v in optimizer._trainable_variables]:

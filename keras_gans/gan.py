@@ -886,11 +886,11 @@ class GAN(SavesSeedState, keras.Model):
             return lead.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
 
         variables = [v for group in groups for v in group]
-        _, logs, grads = gan_backend.value_and_grad(scaled_loss, variables)
-        self._apply_gradients(optimizers, groups, grads)
+        loss, logs, grads = gan_backend.value_and_grad(scaled_loss, variables)
+        self._apply_gradients(optimizers, groups, grads, after=(loss, logs))
         return logs
 
-    def _apply_gradients(self, optimizers, groups, grads):
+    def _apply_gradients(self, optimizers, groups, grads, after=None):
         lead_scale = optimizers[0].scale_loss(1.0) if len(optimizers) > 1 else None
         start = 0
         for optimizer, group in zip(optimizers, groups):
@@ -900,7 +900,7 @@ class GAN(SavesSeedState, keras.Model):
             ):
                 ratio = ops.divide(optimizer.scale_loss(1.0), lead_scale)
                 part = [ops.multiply(g, ops.cast(ratio, g.dtype)) for g in part]
-            gan_backend.apply_gradients(optimizer, part, group)
+            gan_backend.apply_gradients(optimizer, part, group, after=after)
             start += len(group)
 
     def _update_through_fakes(self, phase, optimizers, groups, step):
@@ -914,7 +914,7 @@ class GAN(SavesSeedState, keras.Model):
             loss, logs = phase.reuse(images, fake_conditions)
             return lead.scale_loss(gan_backend.scale_loss_for_replicas(loss)), logs
 
-        _, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
+        loss, logs, fake_grads = gan_backend.value_and_input_grad(scaled_loss, fake)
         grads = pullback(fake_grads)
         networks = [getattr(self, name) for name in phase.networks]
         if self.regularization_loss(*networks) is not None:
@@ -928,7 +928,7 @@ class GAN(SavesSeedState, keras.Model):
 
             _, _, extra = gan_backend.value_and_grad(scaled_regularization, variables)
             grads = [g + ops.cast(e, g.dtype) for g, e in zip(grads, extra)]
-        self._apply_gradients(optimizers, groups, grads)
+        self._apply_gradients(optimizers, groups, grads, after=(fake, loss, logs))
         step.fakes = None
         return logs
 
