@@ -20,7 +20,8 @@ that code the three things backends do differently:
   read the updated values out. This is what lets one `train_step` serve all
   three backends, with both optimizers' state carried (not captured as
   constants) through jit.
-- `apply_gradients(optimizer, grads, variables)`: `optimizer.apply`, except
+- `apply_gradients(optimizer, grads, variables, after)`: `optimizer.apply`
+  (on TensorFlow ordered after the forward pass's `after` tensors), except
   a float16 `LossScaleOptimizer` on JAX, applied functionally.
 - `run_if(condition, fn, log_names)`: run a stateful update only on
   the steps where a traced condition holds (lazy regularization): `tf.cond`,

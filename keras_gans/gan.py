@@ -9,6 +9,7 @@ step, every `interval` steps, and then runs its after-update hooks:
 | `discriminator` | discriminator   | `d_optimizer` | `discriminator_loss` + penalties | `d_steps` |
 | (a lazy penalty, e.g. `r1` every 16 steps) | discriminator | `d_optimizer` | `interval * penalty` | 1 |
 | `generator`     | generator       | `g_optimizer` | `generator_loss`            | `g_steps` |
+| (a generator penalty, e.g. `path_length` every 4 steps) | generator | `g_optimizer` | `interval * penalty` | 1 |
 
 That is the original GAN algorithm, and the default. Families change it by
 overriding small hooks or by declaring other phases (`build_phases`), never
@@ -529,11 +530,12 @@ class GAN(SavesSeedState, keras.Model):
 
         The default: `discriminator` (`d_steps` updates; penalties with
         interval 1 join its loss), one phase per lazy penalty (interval > 1),
-        then `generator` (`g_steps` updates). Override to declare others.
+        then `generator` (`g_steps` updates), then one phase per generator
+        penalty (every `interval` steps). Override to declare others.
         """
         eager, lazy = self._split_penalties()
         for penalty in self.penalties:
-            if penalty.network != "discriminator":
+            if penalty.network not in ("discriminator", "generator"):
                 raise ValueError(
                     f"{penalty!r} regularizes the {penalty.network}; "
                     f"{type(self).__name__} declares no phase for it."
@@ -552,7 +554,8 @@ class GAN(SavesSeedState, keras.Model):
             )
         ]
         for penalty in lazy:
-            phases.append(self.lazy_penalty_phase(penalty, "discriminator", "d_optimizer"))
+            if penalty.network == "discriminator":
+                phases.append(self.lazy_penalty_phase(penalty, "discriminator", "d_optimizer"))
         phases.append(
             Phase(
                 "generator",
@@ -565,34 +568,45 @@ class GAN(SavesSeedState, keras.Model):
                 after_update=tuple(self.after_update("generator")),
             )
         )
+        # A generator penalty (StyleGAN2's path length) is a phase of its own
+        # after the generator's, every `interval` steps: the generator phase
+        # may reuse the discriminator phase's fakes, so there is no forward
+        # pass of its own to join it to.
+        for penalty in self.penalties:
+            if penalty.network == "generator":
+                phases.append(self.lazy_penalty_phase(penalty, "generator", "g_optimizer"))
         return phases
 
     def _split_penalties(self):
-        """The penalties joined to their phase's loss, and the lazy ones.
+        """The discriminator penalties joined to its loss, and the lazy ones.
 
         Under a multi-replica tf.distribute strategy optimizers cannot run
         in a conditional, so lazy penalties join the loss every step there,
         at their plain weight: the non-lazy form of the same regularizer.
         """
+        penalties = [p for p in self.penalties if p.network == "discriminator"]
         if not gan_backend.conditional_updates_supported():
-            return list(self.penalties), []
-        return ([p for p in self.penalties if p.interval == 1],
-                [p for p in self.penalties if p.interval > 1])
+            return penalties, []
+        return ([p for p in penalties if p.interval == 1],
+                [p for p in penalties if p.interval > 1])
 
     def lazy_penalty_phase(self, penalty, network, optimizer):
         """A phase of its own for `penalty`, every `penalty.interval` steps,
         minimising `interval * penalty` (lazy regularization: the same
-        average strength, applied less often)."""
+        average strength, applied less often). Where updates cannot run in
+        a conditional (a multi-replica tf.distribute strategy) it runs every
+        step at its plain weight."""
+        interval = penalty.interval if gan_backend.conditional_updates_supported() else 1
 
         def loss(step, repeat):
             real, conditions = step.real_batch(0)
             fake, fake_conditions = (None, None) if step.fakes is None else step.fakes[:2]
             inputs = gan_losses.PenaltyInputs(real, fake, conditions, fake_conditions, None)
             value = penalty(self, inputs)
-            return value * float(penalty.interval), {penalty.name: value}
+            return value * float(interval), {penalty.name: value}
 
         return Phase(penalty.name, networks=(network,), optimizers=(optimizer,), loss=loss,
-                     logs=(penalty.name,), interval=penalty.interval)
+                     logs=(penalty.name,), interval=interval)
 
     def after_update(self, phase_name):
         """Hooks `hook(step)` to run after each update of a phase: here the

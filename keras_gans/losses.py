@@ -241,9 +241,9 @@ fake batches (fakes with their gradient stopped), their conditions, and the
 real batch's logits when the phase has computed them (None otherwise)."""
 
 
-def _gradient_scale(model):
-    # The D optimizer's loss scale under mixed_float16 (None otherwise).
-    optimizer = getattr(model, "d_optimizer", None)
+def _gradient_scale(model, optimizer="d_optimizer"):
+    # The optimizer's loss scale under mixed_float16 (None otherwise).
+    optimizer = getattr(model, optimizer, None)
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer.scale_loss(ops.ones((), "float32"))
     return None
@@ -379,6 +379,81 @@ class Drift(Penalty):
         return {"epsilon": self.weight, "interval": self.interval, "name": self.name}
 
 
+@keras.saving.register_keras_serializable(package="keras_gans")
+class PathLength(Penalty):
+    """StyleGAN2's path length regularization (Karras et al. 2020, eq. 4):
+    `weight * E[(||J_w^T y||_2 - a)^2]`, with `J_w` the Jacobian of the
+    synthesis network at the styles `w`, `y` a normal image divided by
+    `sqrt(height * width)`, and `a` a running mean of the lengths. It asks
+    that a fixed-size step in W moves the image by a fixed amount, whatever
+    the direction: a smoother, better-conditioned generator.
+
+    A generator penalty: it runs as a phase of its own after the generator
+    phase, every `interval` steps, on `batch / batch_shrink` fresh samples.
+    The model provides `path_length_styles(n)` (the w of n images, drawn as
+    training draws them, shape `(n, num_ws, w_dim)`), `synthesize(ws)`, and
+    the saved scalar variable `path_length_mean` (`a`); `StyleGAN` does.
+    As in the official code, the length is the root of the squared gradient
+    summed over w's dimensions and averaged over the style layers, and `a`
+    moves towards the batch's mean length by `decay` each time it runs.
+
+    Args:
+        weight: the weight (2 in the paper).
+        interval: run every this many steps (4 in the paper, lazy).
+        decay: how far `a` moves towards each batch's mean length (0.01).
+        batch_shrink: the penalty's batch is the step's divided by this (2).
+        name: the log name.
+
+    Example:
+
+    ```python
+    gan = kg.models.StyleGAN(image_size=64, path_length_weight=2.0)  # every 4 steps
+    ```
+    """
+
+    default_name = "path_length"
+    network = "generator"
+
+    def __init__(self, weight=2.0, interval=4, decay=0.01, batch_shrink=2, name=None):
+        super().__init__(weight, interval, name)
+        if not 0.0 < float(decay) <= 1.0:
+            raise ValueError(f"PathLength's decay must be in (0, 1], got {decay}.")
+        if int(batch_shrink) < 1:
+            raise ValueError(f"PathLength's batch_shrink must be >= 1, got {batch_shrink}.")
+        self.decay, self.batch_shrink = float(decay), int(batch_shrink)
+
+    def lengths(self, model, n, noise=None):
+        """`||J_w^T y||_2` of `n` fresh samples, float32, differentiable
+        with respect to the generator's variables; `noise` is `y` (drawn
+        from the model's SeedGenerator when None)."""
+        from keras_gans import backend as gan_backend
+
+        ws = ops.cast(model.path_length_styles(n), "float32")
+        if noise is None:
+            size, channels = int(model.image_size), int(model.channels)
+            noise = keras.random.normal((n, size, size, channels), seed=model.seed_generator)
+            noise = noise / float(size)  # sqrt(height * width) of a square image
+        noise = ops.convert_to_tensor(noise, "float32")
+        grads = gan_backend.input_gradients(
+            lambda w: ops.cast(model.synthesize(w), "float32") * noise, ws,
+            scale=_gradient_scale(model, "g_optimizer"))
+        return ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
+
+    def compute(self, model, inputs):
+        n = ops.shape(inputs.real)[0] // self.batch_shrink
+        n = max(1, n) if isinstance(n, int) else n  # a tensor under TF's unknown batch
+        lengths = self.lengths(model, n)
+        mean = model.path_length_mean
+        # The official code's lerp: the penalty is taken at the updated mean
+        # (differentiable through this batch's share), which is then stored.
+        target = mean + self.decay * (ops.mean(lengths) - mean)
+        mean.assign(ops.stop_gradient(target))
+        return ops.mean(ops.square(lengths - target))
+
+    def get_config(self):
+        return {**super().get_config(), "decay": self.decay, "batch_shrink": self.batch_shrink}
+
+
 def get_penalty(identifier):
     """A `Penalty` from an instance or its serialized config."""
     if isinstance(identifier, Penalty):
@@ -388,5 +463,6 @@ def get_penalty(identifier):
         if isinstance(penalty, Penalty):
             return penalty
     raise ValueError(
-        f"Expected a keras_gans.losses.Penalty (GradientPenalty, R1, R2, Drift), got {identifier!r}."
+        f"Expected a keras_gans.losses.Penalty (GradientPenalty, R1, R2, Drift, PathLength), "
+        f"got {identifier!r}."
     )

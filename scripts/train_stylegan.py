@@ -15,8 +15,10 @@ cover the schedule), R1 every step, learning rate 1e-3 unless given.
 
 With lazy R1 (every --r1-interval > 1 steps) the discriminator's learning
 rate is scaled by k / (k + 1) unless a rate is given, as in StyleGAN2's
-code; its betas are the generator's (the code also raises them to that
-power: 0.99 becomes 0.9906).
+code, and the generator's likewise with lazy path length regularization
+(--path-length-weight 2, every --path-length-interval 4 steps); their betas
+are the command line's (the code also raises them to that power: 0.99
+becomes 0.9906).
 
 Examples:
     python scripts/train_stylegan.py --data ../shared/data/flowers128 --image-size 64 \\
@@ -76,6 +78,10 @@ def build_parser():
         help="R1 penalty weight on reals (default 10; 0: off)")
     add("--r1-interval", default=None, **n,
         help="apply R1 every N steps (default 16, lazy, for stylegan2; 1 for stylegan)")
+    add("--path-length-weight", type=float, default=0.0, metavar="W",
+        help="StyleGAN2's path length regularization weight (the paper's 2; default 0: off)")
+    add("--path-length-interval", default=4, **n,
+        help="apply path length regularization every N steps (default 4, lazy)")
     add("--augment", default=None, metavar="POLICY",
         help="DiffAugment policy for both sides of D, e.g. color,translation,cutout "
         "(default off)")
@@ -111,7 +117,9 @@ def main(argv=None):
             image_size=args.image_size, channels=args.channels, latent_dim=args.latent_dim,
             w_dim=args.w_dim, mapping_layers=args.mapping_layers, architecture=args.architecture,
             max_filters=args.max_filters, style_mixing=args.mixing, r1_gamma=args.r1_gamma,
-            r1_interval=args.r1_interval, ema_decay=args.ema_decay, augment=args.augment,
+            r1_interval=args.r1_interval, path_length_weight=args.path_length_weight,
+            path_length_interval=args.path_length_interval, ema_decay=args.ema_decay,
+            augment=args.augment,
             ada_target=args.ada_target, seed=args.seed, **growth,
         )
         if not args.lr_given:  # the family's rate, with StyleGAN2's lazy-R1 adjustment

@@ -19,9 +19,11 @@ def runs(tmp_path_factory):
     x = np.random.default_rng(0).integers(0, 256, (32, 12, 12), dtype=np.uint8)
     np.savez(data, x_train=x)
     out, export = base / "run", base / "saved_models" / "stylegan" / "1"
-    run("train_stylegan.py", "--data", data, *TINY, "--epochs", "1", "--out", out, "--seed", "0")
-    resumed = run("train_stylegan.py", "--data", data, *TINY, "--epochs", "2", "--out", out,
-                  "--resume", "--export", export)
+    path_length = ["--path-length-weight", "2", "--path-length-interval", "2"]
+    run("train_stylegan.py", "--data", data, *TINY, *path_length, "--epochs", "1", "--out", out,
+        "--seed", "0")
+    resumed = run("train_stylegan.py", "--data", data, *TINY, *path_length, "--epochs", "2",
+                  "--out", out, "--resume", "--export", export)
     # The grids from the SavedModel (train_stylegan.py drew them from the model).
     grids = base / "grids"
     run("style_mix.py", export, "--rows", "1,2", "--cols", "3,4,5", "--layers", "0,1",
@@ -37,6 +39,8 @@ def runs(tmp_path_factory):
 def test_a_run_resumes_exports_and_draws_its_grids(runs):
     out = runs["out"]
     assert "Resuming" in runs["resumed"].stdout and log_epochs(out) == [0, 1]
+    header = (out / "log.csv").read_text().splitlines()[0].split(",")
+    assert "path_length" in header and "r1" in header, header  # both lazy penalties log
     assert (runs["export"] / "saved_model.pb").is_file()
     # 8x8 tiles, 2 pixels apart: mixing (4 + 1) rows x (5 + 1) columns,
     # truncation 4 seeds x 5 psis.

@@ -397,3 +397,95 @@ assert "keras_gans" not in sys.modules
     np.testing.assert_allclose(served["w_avg"][0], numpy(gan.ema_generator.w_avg), atol=1e-6)
     average = gan.generate(ws=np.tile(numpy(gan.ema_generator.w_avg), (1, gan.num_ws, 1)))
     assert np.abs(served["psi0"].astype(int) - uint8(average)).max() <= 1
+
+
+# -- path length regularization ------------------------------------------------------------
+
+
+class _LinearSynthesis:
+    """What PathLength asks of a model, with images linear in w (so J_w^T y
+    has a closed form): image = einsum(w, M)."""
+
+    image_size, channels = 2, 1
+
+    def __init__(self, ws, matrix):
+        self.ws, self.matrix = ws, matrix
+        self.seed_generator = keras.random.SeedGenerator(0)
+        self.path_length_mean = keras.Variable(0.0, trainable=False)
+
+    def path_length_styles(self, n):
+        return keras.ops.convert_to_tensor(self.ws[:n])
+
+    def synthesize(self, ws):
+        return keras.ops.einsum("nlk,lkhwc->nhwc", ws, keras.ops.convert_to_tensor(self.matrix))
+
+
+def test_path_length_is_the_norm_of_j_transpose_y_and_tracks_its_mean():
+    rng = np.random.default_rng(0)
+    ws = rng.normal(size=(4, 3, 5)).astype("float32")
+    matrix = rng.normal(size=(3, 5, 2, 2, 1)).astype("float32")
+    noise = rng.normal(size=(4, 2, 2, 1)).astype("float32")
+    model = _LinearSynthesis(ws, matrix)
+    penalty = gan_losses.PathLength(weight=2.0, decay=0.5, batch_shrink=2)
+    jty = np.einsum("lkhwc,nhwc->nlk", matrix, noise)  # J_w^T y, per sample
+    expected = np.sqrt((jty**2).sum(axis=2).mean(axis=1))
+    lengths = keras.ops.stop_gradient(penalty.lengths(model, 4, noise=noise))
+    np.testing.assert_allclose(numpy(lengths), expected, rtol=1e-5)
+    # The penalty: half the batch (8 // 2 rows), the mean moved by decay.
+    inputs = gan_losses.PenaltyInputs(keras.ops.zeros((8, 2, 2, 1)), None, None, None, None)
+    lengths = numpy(keras.ops.stop_gradient(penalty.lengths(model, 4)))  # drawn noise
+    assert lengths.shape == (4,) and np.all(lengths > 0)
+    value = float(numpy(keras.ops.stop_gradient(penalty(model, inputs))))
+    mean = float(numpy(model.path_length_mean))
+    assert 0 < mean and value > 0
+    assert penalty.get_config() == {"weight": 2.0, "interval": 4, "name": "path_length",
+                                    "decay": 0.5, "batch_shrink": 2}
+    assert isinstance(gan_losses.get_penalty(keras.saving.serialize_keras_object(penalty)),
+                      gan_losses.PathLength)
+
+
+def test_path_length_runs_every_k_steps_as_a_generator_phase_and_is_saved(tmp_path):
+    gan = tiny_gan(path_length_weight=2.0, path_length_interval=2)
+    assert [p.name for p in gan.phases][-2:] == ["generator", "path_length"]
+    c = 2 / 3  # StyleGAN2's adjustment, now on G too
+    np.testing.assert_allclose(float(numpy(gan.g_optimizer.learning_rate)), 2e-3 * c, rtol=1e-6)
+    np.testing.assert_allclose(gan.g_optimizer.beta_2, 0.99**c, rtol=1e-6)
+    history = gan.fit(tiny_data(4 * BATCH), batch_size=BATCH, epochs=1, verbose=0).history
+    # 4 generator updates, and path length updates at steps 0 and 2.
+    assert int(numpy(gan.g_optimizer.iterations)) == 6
+    assert "path_length" in history and np.isfinite(history["path_length"][-1])
+    mean = float(numpy(gan.path_length_mean))
+    assert mean > 0
+    gan.save(tmp_path / "pl.keras")
+    loaded = keras.models.load_model(tmp_path / "pl.keras")
+    assert (loaded.path_length_weight, loaded.path_length_interval) == (2.0, 2)
+    assert float(numpy(loaded.path_length_mean)) == mean
+    with pytest.raises(ValueError, match="StyleGAN2's"):
+        tiny_gan(compile=False, architecture="stylegan", path_length_weight=2.0)
+
+
+@pytest.mark.single_backend
+def test_path_length_regularization_evens_out_the_lengths():
+    """Minimising the penalty alone makes the generator's path lengths more
+    alike across samples: their spread relative to their mean falls (by
+    about a third in 30 updates; with decay 1 the target is the batch's mean
+    length, so the penalty is the lengths' variance)."""
+    gan = tiny_gan(path_length_weight=1.0, style_mixing=0.0)
+    penalty = gan_losses.PathLength(1.0, decay=1.0, batch_shrink=1)
+    noise = keras.random.normal((64, 8, 8, 1), seed=3) / 8.0
+    gan.path_length_styles = lambda n: gan.generator.styles(  # the same 64 samples each time
+        keras.random.normal((n, gan.latent_dim), seed=4))
+
+    def spread():
+        lengths = numpy(keras.ops.stop_gradient(penalty.lengths(gan, 64, noise=noise)))
+        return lengths.std() / lengths.mean()
+
+    inputs = gan_losses.PenaltyInputs(keras.ops.zeros((64, 8, 8, 1)), None, None, None, None)
+    optimizer = keras.optimizers.Adam(1e-2)
+    optimizer.build(gan.generator.trainable_variables)
+    before = spread()
+    for _ in range(30):
+        gan.apply_update(optimizer, gan.generator.trainable_variables,
+                         lambda: (penalty(gan, inputs), {}))
+    after = spread()
+    assert after < 0.8 * before, (before, after)

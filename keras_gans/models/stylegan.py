@@ -50,12 +50,10 @@ towards the mean w; `style_mix` and `truncation_grid` draw the papers'
 grids; `keras_gans.export_stylegan.export_stylegan` writes `mapping` and
 `synthesis` signatures beside the usual ones.
 
-Not here: StyleGAN2's path-length regularization (optional in the issue). It
-needs a generator-side lazy phase (`lazy_penalty_phase(..., "generator",
-"g_optimizer")`) whose loss regenerates images from the step's z and takes
-the gradient of `sum(images * noise)` with respect to w, i.e. a penalty
-that sees the generator's inputs and W, which `PenaltyInputs` does not
-carry yet.
+Optional: StyleGAN2's path length regularization (`path_length_weight=2`,
+off by default; `keras_gans.losses.PathLength`), a generator phase of its
+own every 4 steps on half a batch, with the generator's Adam adjusted as the
+discriminator's is (c = 4/5).
 """
 
 import math
@@ -580,6 +578,11 @@ class StyleGAN(GAN):
         r1_gamma: R1's gamma (10).
         r1_interval: apply R1 every this many steps (default 16 for
             StyleGAN2, lazy; 1, every step, for the original).
+        path_length_weight: StyleGAN2's path length regularization
+            (`keras_gans.losses.PathLength`) with this weight (the paper's
+            2); 0, the default, is off. StyleGAN2 form only.
+        path_length_interval: run it every this many steps (4, lazy; the
+            generator's Adam then gets StyleGAN2's k / (k + 1) adjustment).
         w_avg_decay: the decay of w's running mean (0.995).
         mbstd_group_size: the minibatch standard deviation's group (4).
         ema_decay, ema_rampup: the generator EMA (0.999, ramp-up 0.05).
@@ -608,7 +611,8 @@ class StyleGAN(GAN):
 
     def __init__(self, image_size=64, channels=3, latent_dim=512, w_dim=512, mapping_layers=8,
                  architecture="stylegan2", max_filters=512, fmap_base=8192, style_mixing=0.9,
-                 r1_gamma=10.0, r1_interval=None, w_avg_decay=0.995, mbstd_group_size=4,
+                 r1_gamma=10.0, r1_interval=None, path_length_weight=0.0,
+                 path_length_interval=4, w_avg_decay=0.995, mbstd_group_size=4,
                  ema_decay=0.999, ema_rampup=0.05, seed=None, generator=None,
                  discriminator=None, **kwargs):
         self._given_networks = generator is not None or discriminator is not None
@@ -622,6 +626,9 @@ class StyleGAN(GAN):
             max_filters, fmap_base = generator.max_filters, generator.fmap_base
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}.")
+        if float(path_length_weight) > 0 and architecture != "stylegan2":
+            raise ValueError("Path length regularization is StyleGAN2's: use "
+                             "architecture='stylegan2', or path_length_weight=0.")
         if not 0.0 <= float(style_mixing) <= 1.0:
             raise ValueError(f"style_mixing is a probability in [0, 1], got {style_mixing}.")
         generator = generator or StyleGANGenerator(
@@ -642,6 +649,11 @@ class StyleGAN(GAN):
         if r1_interval is None:
             r1_interval = 16 if architecture == "stylegan2" else 1
         self.r1_gamma, self.r1_interval = float(r1_gamma), int(r1_interval)
+        self.path_length_weight = float(path_length_weight)
+        self.path_length_interval = int(path_length_interval)
+        # PathLength's running mean of the lengths, saved with the model.
+        self.path_length_mean = keras.Variable(0.0, dtype="float32", trainable=False,
+                                               name="path_length_mean")
         self.w_avg_decay = float(w_avg_decay)
         self.mbstd_group_size = int(mbstd_group_size)
 
@@ -672,7 +684,7 @@ class StyleGAN(GAN):
         discriminator's, with lazy R1 every k steps, has its learning rate and
         betas raised to c = k / (k + 1), as StyleGAN2's code does
         (`mb_ratio`): its R1 steps are extra updates of the same optimizer."""
-        ratio = self.lazy_ratio if name == "d_optimizer" else 1.0
+        ratio = self.lazy_ratio if name == "d_optimizer" else self.generator_lazy_ratio
         rate = 2e-3 if self.architecture == "stylegan2" else 1e-3
         return keras.optimizers.Adam(rate * ratio, beta_1=0.0, beta_2=0.99**ratio,
                                      epsilon=1e-8, name=name)
@@ -684,11 +696,36 @@ class StyleGAN(GAN):
         lazy = self.r1_interval > 1 and self.r1_gamma > 0
         return self.r1_interval / (self.r1_interval + 1) if lazy else 1.0
 
+    @property
+    def generator_lazy_ratio(self):
+        """The same for the generator's Adam, with lazy path length
+        regularization every k > 1 steps."""
+        k = self.path_length_interval
+        return k / (k + 1) if self.path_length_weight > 0 and k > 1 else 1.0
+
     def default_penalties(self):
-        """R1 with `r1_gamma`, every `r1_interval` steps (none at gamma 0)."""
-        if self.r1_gamma <= 0:
-            return []
-        return [gan_losses.R1(self.r1_gamma, interval=self.r1_interval)]
+        """R1 with `r1_gamma`, every `r1_interval` steps (none at gamma 0),
+        and path length regularization where `path_length_weight` > 0."""
+        penalties = []
+        if self.r1_gamma > 0:
+            penalties.append(gan_losses.R1(self.r1_gamma, interval=self.r1_interval))
+        if self.path_length_weight > 0:
+            penalties.append(gan_losses.PathLength(self.path_length_weight,
+                                                   interval=self.path_length_interval))
+        return penalties
+
+    def path_length_styles(self, n):
+        """The w of `n` images as the step draws them (style mixing
+        included), for `keras_gans.losses.PathLength`."""
+        inputs = self.draw_inputs(n)
+        ws = self.generator.styles(inputs["z"])
+        if "z_mix" in inputs:
+            ws = mix_styles(ws, self.generator.styles(inputs["z_mix"]), inputs["mix_cutoff"])
+        return ws
+
+    def synthesize(self, ws):
+        """Training images from styles `ws` (random noise maps)."""
+        return self.generator.synthesis(ws, training=True)
 
     # -- styles in the step -----------------------------------------------------------
 
@@ -868,7 +905,10 @@ class StyleGAN(GAN):
                       mapping_layers=self.mapping_layers, architecture=self.architecture,
                       max_filters=self.max_filters, fmap_base=self.fmap_base,
                       style_mixing=self.style_mixing, r1_gamma=self.r1_gamma,
-                      r1_interval=self.r1_interval, w_avg_decay=self.w_avg_decay,
+                      r1_interval=self.r1_interval,
+                      path_length_weight=self.path_length_weight,
+                      path_length_interval=self.path_length_interval,
+                      w_avg_decay=self.w_avg_decay,
                       mbstd_group_size=self.mbstd_group_size, ema_decay=self.ema_decay,
                       ema_rampup=self.ema_rampup)
         return config if self._given_networks else self.without_networks(config)
