@@ -16,9 +16,9 @@ cover the schedule), R1 every step, learning rate 1e-3 unless given.
 With lazy R1 (every --r1-interval > 1 steps) the discriminator's learning
 rate is scaled by k / (k + 1) unless a rate is given, as in StyleGAN2's
 code, and the generator's likewise with lazy path length regularization
-(--path-length-weight 2, every --path-length-interval 4 steps); their betas
-are the command line's (the code also raises them to that power: 0.99
-becomes 0.9906).
+(--path-length-weight 2, every --path-length-interval 4 steps), and so is
+beta_2 unless --beta2 is given (raised to that power: 0.99 becomes 0.9906
+for R1 every 16 steps).
 
 Examples:
     python scripts/train_stylegan.py --data ../shared/data/flowers128 --image-size 64 \\

@@ -120,6 +120,25 @@ def test_compile_from_args_builds_the_flags_optimizers():
     assert np.isclose(float(gan.g_optimizer.learning_rate), 2e-4)
 
 
+def test_betas_not_given_keep_the_models_own():
+    from keras_gans.models.stylegan import StyleGAN
+
+    # StyleGAN2 raises D's beta_2 to 16/17 for lazy R1, G's to 4/5 for lazy
+    # path length regularization; the script's plain 0.99 must not undo it.
+    parser = _gan_parser(lr=2e-3, beta1=0.0, beta2=0.99)
+
+    def betas(argv):
+        gan = StyleGAN(image_size=8, channels=1, latent_dim=8, w_dim=8, mapping_layers=2,
+                       max_filters=8, path_length_weight=2.0, seed=0)
+        runner.compile_from_args(gan, parser.parse_args(argv))
+        return [(o.beta_1, o.beta_2) for o in (gan.d_optimizer, gan.g_optimizer)]
+
+    (d1, d2), (g1, g2) = betas([])
+    assert (d1, g1) == (0.0, 0.0)
+    assert np.isclose(d2, 0.99 ** (16 / 17)) and np.isclose(g2, 0.99 ** (4 / 5))
+    assert betas(["--beta2", "0.9"]) == [(0.0, 0.9), (0.0, 0.9)]
+
+
 def test_run_args_without_export_and_strategy_choices(capsys):
     p = arguments.add_run_args(arguments.ArgumentParser(prog="x.py"), out="runs/y", export=None,
                                seed=0)

@@ -162,7 +162,7 @@ def add_gan_args(
     `args.g_lr` hold each network's rate (`--d-lr`/`--g-lr`, else `--lr`,
     else the script's), `args.lr_given` whether any of these flags was
     given, and `args.beta1`, `args.beta2` Adam's betas (None for RMSprop,
-    which has none)."""
+    which has none), `args.betas_given` which of the two was given."""
     add = parser.add_argument
     n = {"type": positive_int, "metavar": "N"}
     d_lr, g_lr = d_lr or lr, g_lr or lr
@@ -185,6 +185,8 @@ def add_gan_args(
     def resolve(parser, args):
         if args.optimizer != "adam" and (args.beta1 is not None or args.beta2 is not None):
             parser.error(f"--beta1 and --beta2 are Adam's; --optimizer {args.optimizer} has none")
+        # Betas not given keep the model's own (StyleGAN2's lazy-R1 beta_2).
+        args.betas_given = (args.beta1 is not None, args.beta2 is not None)
         if args.optimizer == "adam":
             args.beta1 = beta1 if args.beta1 is None else args.beta1
             args.beta2 = beta2 if args.beta2 is None else args.beta2

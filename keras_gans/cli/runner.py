@@ -51,9 +51,16 @@ def optimizer_from_args(args, learning_rate, name, default=None):
     rest of the family's setting (WGAN's RMSprop rho and epsilon) stays."""
     kinds = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
     options = {"learning_rate": learning_rate, "name": name}
-    if args.optimizer == "adam":
-        options.update(beta_1=args.beta1, beta_2=args.beta2)
     kind = kinds[args.optimizer]
+    if args.optimizer == "adam":
+        # A beta not given keeps the model's own where it has an Adam
+        # (StyleGAN2 raises beta_2 to k / (k + 1) with lazy regularization).
+        given = getattr(args, "betas_given", (True, True))
+        keep = type(default) is kind
+        for key, value, was_given in (("beta_1", args.beta1, given[0]),
+                                      ("beta_2", args.beta2, given[1])):
+            if was_given or not keep:
+                options[key] = value
     if type(default) is kind:
         return kind.from_config({**default.get_config(), **options})
     return kind(**options)
