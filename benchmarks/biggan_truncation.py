@@ -37,12 +37,19 @@ from biggan_mnist import timed_fit  # noqa: E402
 THRESHOLDS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, None)
 
 
-def parse_args(argv=None):
+def flowers_parser(description):
+    """An argument parser with the flowers benchmarks' --data, --evaluator
+    and --image-size."""
     data = os.path.join(os.environ.get("KERAS_GANS_DATA", "/work/shared/data"), "flowers128")
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--data", default=data, help=f"class folders (default {data})")
     p.add_argument("--evaluator", default=os.path.join(ROOT, "evaluators", "flowers64.keras"))
     p.add_argument("--image-size", type=int, choices=(32, 64), default=32)
+    return p
+
+
+def parse_args(argv=None):
+    p = flowers_parser(__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=100_000, help="most training steps")
     p.add_argument("--minutes", type=float, default=18.0, help="most training wall minutes")
     p.add_argument("--batch-size", type=int, default=32,
