@@ -8,6 +8,7 @@ usage:
     python benchmarks/train_step.py --backend tensorflow --res 64 --batch 32 --steps 30
     python benchmarks/train_step.py --backend jax --res 128 --batch 128 --precision mixed_bfloat16
     python benchmarks/train_step.py --data ../shared/data/flowers128 ...   # real images via image_dataset
+    python benchmarks/train_step.py --sequential ...   # the same networks as user-built keras.Sequential
     python benchmarks/train_step.py ... --torch-reference ../shared/bench/torch_dcgan.py
 
 Prints one line per measurement: `keras-gans backend=.. res=.. batch=.. precision=.. data=.. img/s=..`.
@@ -38,6 +39,9 @@ def build_parser():
     p.add_argument("--pipeline", default="auto", choices=["auto", "tf", "numpy"], help="image_dataset pipeline for --data")
     p.add_argument("--steps-per-execution", type=int, default=1)
     p.add_argument("--no-reuse-fakes", action="store_true", help="regenerate fakes for the G update")
+    p.add_argument("--sequential", action="store_true",
+                   help="the same networks written as a user would, as keras.Sequential models "
+                        "(the keras.io pattern), under kg.GAN instead of kg.DCGAN")
     p.add_argument("--torch-reference", default=None,
                    help="path of torch_dcgan.py: also run it (same res, batch, steps) in this run")
     p.add_argument("--torch-mode", default="eager", help="mode(s) for the reference, comma-separated")
@@ -60,6 +64,36 @@ def data_label(args):
     return "synthetic" if args.data == "synthetic" else os.path.basename(os.path.normpath(args.data))
 
 
+def sequential_networks(res, width=64):
+    """torch_dcgan.py's networks as a keras.io example writes them: two
+    `keras.Sequential` models of stock layers (no library builders)."""
+    import keras
+    from keras import layers
+
+    def norm():  # PyTorch's BatchNorm2d momentum and epsilon
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+
+    ups = int(res).bit_length() - 3  # 4 -> res
+    generator = keras.Sequential([keras.Input((100,)), layers.Reshape((1, 1, 100)),
+                                  layers.Conv2DTranspose(width * 2 ** (ups - 1), 4, use_bias=False),
+                                  norm(), layers.ReLU()])
+    for i in range(ups - 1, 0, -1):
+        generator.add(layers.Conv2DTranspose(width * 2 ** (i - 1), 4, 2, "same", use_bias=False))
+        generator.add(norm())
+        generator.add(layers.ReLU())
+    generator.add(layers.Conv2DTranspose(3, 4, 2, "same", use_bias=False, activation="tanh"))
+    discriminator = keras.Sequential([keras.Input((res, res, 3)),
+                                      layers.Conv2D(width, 4, 2, "same", use_bias=False),
+                                      layers.LeakyReLU(0.2)])
+    for i in range(1, ups):
+        discriminator.add(layers.Conv2D(width * 2 ** i, 4, 2, "same", use_bias=False))
+        discriminator.add(norm())
+        discriminator.add(layers.LeakyReLU(0.2))
+    discriminator.add(layers.Conv2D(1, 4, use_bias=False))
+    discriminator.add(layers.Flatten())
+    return generator, discriminator
+
+
 def build_gan(args):
     """The benchmarked DCGAN, compiled as `args` say (sets the dtype policy)."""
     import keras
@@ -67,7 +101,11 @@ def build_gan(args):
 
     if args.precision != "float32":
         keras.config.set_dtype_policy(args.precision)
-    gan = kg.DCGAN(image_size=args.res, channels=3, latent_dim=100, seed=0)
+    if args.sequential:
+        generator, discriminator = sequential_networks(args.res)
+        gan = kg.GAN(generator, discriminator, latent_dim=100, seed=0)
+    else:
+        gan = kg.DCGAN(image_size=args.res, channels=3, latent_dim=100, seed=0)
     jit = {"auto": "auto", "true": True, "false": False}[args.jit]
     gan.compile(
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
@@ -118,6 +156,7 @@ def main(argv=None):
         f"keras-gans backend={keras.backend.backend()} res={args.res} batch={args.batch} "
         f"precision={args.precision} data={label} jit={gan.jit_compile} "
         f"spe={args.steps_per_execution} reuse_fakes={gan.reuse_fakes} "
+        f"models={'sequential' if args.sequential else 'kg.DCGAN'} "
         f"img/s={args.steps * args.batch / seconds:.1f} d_loss={history.history['d_loss'][-1]:.3f}",
         flush=True,
     )
