@@ -553,9 +553,8 @@ class GAN(SavesSeedState, keras.Model):
                 after_update=tuple(self.after_update("discriminator")),
             )
         ]
-        for penalty in lazy:
-            if penalty.network == "discriminator":
-                phases.append(self.lazy_penalty_phase(penalty, "discriminator", "d_optimizer"))
+        for penalty in lazy:  # the discriminator's (`_split_penalties`)
+            phases.append(self.lazy_penalty_phase(penalty, "discriminator", "d_optimizer"))
         phases.append(
             Phase(
                 "generator",

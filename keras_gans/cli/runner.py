@@ -52,17 +52,17 @@ def optimizer_from_args(args, learning_rate, name, default=None):
     kinds = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
     options = {"learning_rate": learning_rate, "name": name}
     kind = kinds[args.optimizer]
+    # isinstance: on PyTorch, keras.optimizers.Adam() is a torch subclass of it.
+    keep = isinstance(default, kind)
     if args.optimizer == "adam":
         # A beta not given keeps the model's own where it has an Adam
         # (StyleGAN2 raises beta_2 to k / (k + 1) with lazy regularization).
         given = getattr(args, "betas_given", (True, True))
-        keep = isinstance(default, kind)
         for key, value, was_given in (("beta_1", args.beta1, given[0]),
                                       ("beta_2", args.beta2, given[1])):
             if was_given or not keep:
                 options[key] = value
-    # isinstance: on PyTorch, keras.optimizers.Adam() is a torch subclass of it.
-    if isinstance(default, kind):
+    if keep:
         return kind.from_config({**default.get_config(), **options})
     return kind(**options)
 

@@ -555,6 +555,12 @@ def truncation_grid(styles, w_avg, synthesize, psis=TRUNCATION_PSIS, cutoff=None
     return _save_grid(images.reshape(-1, *images.shape[2:]), len(psis), path)
 
 
+def _mb_ratio(interval, on):
+    """StyleGAN2's `mb_ratio`, k / (k + 1), for a regularizer that is on and
+    runs every k > 1 steps; else 1."""
+    return interval / (interval + 1) if on and interval > 1 else 1.0
+
+
 @keras.saving.register_keras_serializable(package="keras_gans")
 class StyleGAN(GAN):
     """StyleGAN: a mapping network, style modulation, per-layer noise, style
@@ -693,15 +699,13 @@ class StyleGAN(GAN):
     def lazy_ratio(self):
         """StyleGAN2's `mb_ratio` for the discriminator's Adam: k / (k + 1)
         with lazy R1 every k > 1 steps, else 1."""
-        lazy = self.r1_interval > 1 and self.r1_gamma > 0
-        return self.r1_interval / (self.r1_interval + 1) if lazy else 1.0
+        return _mb_ratio(self.r1_interval, self.r1_gamma > 0)
 
     @property
     def generator_lazy_ratio(self):
         """The same for the generator's Adam, with lazy path length
         regularization every k > 1 steps."""
-        k = self.path_length_interval
-        return k / (k + 1) if self.path_length_weight > 0 and k > 1 else 1.0
+        return _mb_ratio(self.path_length_interval, self.path_length_weight > 0)
 
     def default_penalties(self):
         """R1 with `r1_gamma`, every `r1_interval` steps (none at gamma 0),
@@ -717,11 +721,7 @@ class StyleGAN(GAN):
     def path_length_styles(self, n):
         """The w of `n` images as the step draws them (style mixing
         included), for `keras_gans.losses.PathLength`."""
-        inputs = self.draw_inputs(n)
-        ws = self.generator.styles(inputs["z"])
-        if "z_mix" in inputs:
-            ws = mix_styles(ws, self.generator.styles(inputs["z_mix"]), inputs["mix_cutoff"])
-        return ws
+        return self.input_styles(self.draw_inputs(n))
 
     def synthesize(self, ws):
         """Training images from styles `ws` (random noise maps)."""
@@ -747,10 +747,17 @@ class StyleGAN(GAN):
         mixed with `mix_styles`), or the styles `ws` themselves; `noise`
         optional (see `StyleGAN2Synthesis`)."""
         network = self.generator if network is None else network
+        return network.synthesis(self.input_styles(inputs, network), noise=inputs.get("noise"),
+                                 training=training)
+
+    def input_styles(self, inputs, network=None):
+        """The styles of `draw_inputs`' `inputs`: `ws` as given, or the
+        mapped `z`, mixed with `z_mix` at `mix_cutoff` when drawn."""
+        network = self.generator if network is None else network
         ws = inputs["ws"] if "ws" in inputs else network.styles(inputs["z"])
         if "z_mix" in inputs:
             ws = mix_styles(ws, network.styles(inputs["z_mix"]), inputs["mix_cutoff"])
-        return network.synthesis(ws, noise=inputs.get("noise"), training=training)
+        return ws
 
     def after_update(self, phase_name):
         """After each generator update, the running mean of w
